@@ -1,0 +1,62 @@
+/**
+ * The single redaction mechanism. A value is secret when the inventory marks it (a secret field,
+ * a `!secret` tag) or a step produces it (a registered secret output). Every secret is added to
+ * the run's Redactor, and every string that leaves the engine — events, errors, JSON — passes
+ * through `redact` on its way out.
+ */
+export const MASK = "***";
+
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return MASK;
+  }
+  toJSON(): string {
+    return MASK;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return MASK;
+  }
+}
+
+export class Redactor {
+  #values = new Set<string>();
+
+  add(value: string | Secret | undefined): void {
+    const raw = value instanceof Secret ? value.reveal() : value;
+    // Very short values would mask unrelated text ("1", "a"); secrets that short are not secrets.
+    if (raw && raw.length >= 4) this.#values.add(raw);
+  }
+
+  get size(): number {
+    return this.#values.size;
+  }
+
+  redact(text: string): string {
+    let out = text;
+    // Longest first, so a secret that contains another is masked whole.
+    for (const v of [...this.#values].sort((a, b) => b.length - a.length)) {
+      if (out.includes(v)) out = out.split(v).join(MASK);
+    }
+    return out;
+  }
+
+  /** Deep copy of a JSON-like value with every string redacted. */
+  redactDeep<T>(value: T): T {
+    if (typeof value === "string") return this.redact(value) as T;
+    if (value instanceof Secret) return MASK as T;
+    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v)) as T;
+    if (value && typeof value === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.redactDeep(v);
+      return out as T;
+    }
+    return value;
+  }
+}

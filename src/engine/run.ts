@@ -1,0 +1,150 @@
+import pLimit from "p-limit";
+import { errorMessage } from "../core/errors.js";
+import type { EventListener, RunSummary } from "../core/events.js";
+import type { HostSpec } from "../core/host.js";
+import type { StepContext } from "../core/step.js";
+import type { HostConnection } from "../core/transport.js";
+import { runHandler, runHostPhase } from "./host-phase.js";
+import type { CompiledPhase, CompiledPlaybook } from "./model.js";
+import { Tally } from "./tally.js";
+import type { RunValues } from "./values.js";
+
+export interface RunOptions {
+  command: string;
+  playbook: CompiledPlaybook;
+  hosts: HostSpec[];
+  connect(host: HostSpec): Promise<HostConnection>;
+  context(host: HostSpec, registered: Record<string, string>): StepContext;
+  values: RunValues;
+  dryRun: boolean;
+  concurrency: number;
+  emit: EventListener;
+  signal?: AbortSignal;
+  /** Order in which serial handlers visit hosts (e.g. the VIP holder last). Default: inventory order. */
+  orderSerial?(phase: CompiledPhase, hosts: string[], conns: ReadonlyMap<string, HostConnection>): Promise<string[]>;
+}
+
+/**
+ * Runs a compiled playbook: connect every host once, then phase by phase (each a barrier), hosts
+ * in parallel under p-limit. A failed host stops its own later steps; a phase that requires all
+ * hosts does not start once any host failed. Ctrl-C (the signal) stops new steps from starting.
+ */
+export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const byName = new Map(o.hosts.map((h) => [h.name, h]));
+  const used = o.hosts.filter((h) => o.playbook.phases.some((p) => p.hosts.includes(h.name)));
+  const tally = new Tally(used.map((h) => h.name));
+  const limit = pLimit(Math.max(1, o.concurrency));
+  const conns = new Map<string, HostConnection>();
+  const failed = new Set<string>();
+
+  o.emit({
+    kind: "run-start",
+    command: o.command,
+    playbook: o.playbook.name,
+    dryRun: o.dryRun,
+    hosts: used.map((h) => h.name),
+    phases: o.playbook.phases.map((p) => ({ name: p.name, hosts: p.hosts, steps: p.steps.map((s) => s.name) })),
+  });
+
+  await Promise.all(
+    used.map((h) =>
+      limit(async () => {
+        const c0 = performance.now();
+        try {
+          conns.set(h.name, await o.connect(h));
+          o.emit({ kind: "connect", host: h.name, ok: true, durationMs: Math.round(performance.now() - c0) });
+        } catch (e) {
+          failed.add(h.name);
+          tally.hosts[h.name]!.unreachable = true;
+          tally.failures.push({ host: h.name, phase: "connect", step: "ssh", message: errorMessage(e) });
+          o.emit({ kind: "connect", host: h.name, ok: false, durationMs: Math.round(performance.now() - c0), error: errorMessage(e) });
+        }
+      }),
+    ),
+  );
+
+  try {
+    for (const phase of o.playbook.phases) {
+      const reason = o.signal?.aborted
+        ? "interrupted"
+        : phase.requires === "all" && failed.size > 0
+          ? `not started: ${[...failed].join(", ")} failed or unreachable, and this phase needs every host`
+          : undefined;
+      const hosts = phase.hosts.filter((n) => !failed.has(n));
+      if (reason || hosts.length === 0) {
+        const why = reason ?? "no healthy host left for this phase";
+        o.emit({ kind: "phase-skipped", phase: phase.name, reason: why });
+        tally.skippedPhases.push({ phase: phase.name, reason: why });
+        for (const n of phase.hosts) for (let i = 0; i < phase.steps.length; i++) tally.count(n, "skipped");
+        continue;
+      }
+      await runPhase(o, phase, hosts, { byName, conns, failed, tally, limit });
+    }
+  } finally {
+    await Promise.all([...conns.values()].map((c) => c.close().catch(() => undefined)));
+  }
+
+  const summary: RunSummary = {
+    dryRun: o.dryRun,
+    interrupted: o.signal?.aborted ?? false,
+    wallMs: Math.round(performance.now() - t0),
+    hosts: tally.hosts,
+    skippedPhases: tally.skippedPhases,
+    failures: tally.failures,
+  };
+  o.emit({ kind: "summary", summary });
+  return summary;
+}
+
+interface PhaseState {
+  byName: Map<string, HostSpec>;
+  conns: Map<string, HostConnection>;
+  failed: Set<string>;
+  tally: Tally;
+  limit: ReturnType<typeof pLimit>;
+}
+
+async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s: PhaseState): Promise<void> {
+  const p0 = performance.now();
+  o.emit({ kind: "phase-start", phase: phase.name, hosts });
+  const owed = new Map<string, string[]>();
+  await Promise.all(
+    hosts.map((name) =>
+      s.limit(async () => {
+        const res = await runHostPhase({
+          conn: s.conns.get(name)!,
+          host: s.byName.get(name)!,
+          phase,
+          dryRun: o.dryRun,
+          emit: o.emit,
+          tally: s.tally,
+          values: o.values,
+          signal: o.signal,
+          context: o.context,
+        });
+        if (res.failed) s.failed.add(name);
+        else if (res.owed.length > 0) owed.set(name, res.owed);
+      }),
+    ),
+  );
+
+  // Serial handlers: one host at a time, so a restart never takes every node down at once.
+  for (const handler of phase.handlers.filter((h) => h.serial)) {
+    const due = hosts.filter((n) => owed.get(n)?.includes(handler.name) && !s.failed.has(n));
+    const order = o.orderSerial ? await o.orderSerial(phase, due, s.conns) : due;
+    for (const name of order) {
+      if (o.signal?.aborted || s.failed.has(name)) continue;
+      const ok = await runHandler(
+        { conn: s.conns.get(name)!, host: s.byName.get(name)!, phase, dryRun: o.dryRun, emit: o.emit, tally: s.tally },
+        handler,
+      );
+      // A failed rolling restart stops the roll: the next host keeps serving.
+      if (!ok) {
+        s.failed.add(name);
+        break;
+      }
+    }
+  }
+  o.emit({ kind: "phase-end", phase: phase.name, durationMs: Math.round(performance.now() - p0) });
+}

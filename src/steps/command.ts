@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { change, noop } from "../core/action.js";
+import { commandSucceeds, pathExists } from "../facts/file-state.js";
+import type { StepType } from "./step.js";
+
+export const CommandParams = z.strictObject({
+  run: z.string().min(1).describe("Shell command; {{ values }} are interpolated (and quoted by you)"),
+  creates: z.string().startsWith("/").optional().describe("Skip when this path exists"),
+  unless: z.string().optional().describe("Skip when this read-only command exits 0"),
+  register: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional()
+    .describe("Keep trimmed stdout in memory as {{ registered.NAME }} for later steps"),
+  secret: z.boolean().default(false).describe("The registered output is a secret: masked everywhere"),
+  timeoutMs: z.number().int().min(1000).optional(),
+});
+export type CommandParams = z.infer<typeof CommandParams>;
+
+/** For the few things with no state to read. Without a guard it runs (and counts as changed) every time. */
+export const commandStep: StepType<CommandParams> = {
+  type: "command",
+  params: CommandParams,
+  describe: (p) => `command ${p.run.split("\n")[0]!.slice(0, 60)}`,
+  facts: (p) => [...(p.creates ? [pathExists(p.creates)] : []), ...(p.unless ? [commandSucceeds(p.unless)] : [])],
+  plan(p, facts, ctx) {
+    if (p.creates && facts.get(pathExists(p.creates))) return noop(`${p.creates} exists`);
+    if (p.unless && facts.get(commandSucceeds(p.unless))) return noop(`guard succeeded: ${p.unless}`);
+    const run = ctx.interpolate(p.run);
+    return change(`run ${run.split("\n")[0]}`, [
+      {
+        kind: "exec",
+        command: run,
+        ...(p.register ? { register: { name: p.register, secret: p.secret } } : {}),
+        ...(p.timeoutMs ? { timeoutMs: p.timeoutMs } : {}),
+      },
+    ]);
+  },
+};

@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import { dirname } from "node:path";
+import { z } from "zod";
+import { change, noop, type Action } from "../core/action.js";
+import { HaprovError } from "../core/errors.js";
+import { command } from "../core/quote.js";
+import { fileState, pathExists } from "../facts/file-state.js";
+import type { StepContext, StepType } from "./step.js";
+import { unifiedDiff } from "./unified-diff.js";
+
+const mode = z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal mode string such as "0644"' });
+
+export const FileParams = z
+  .strictObject({
+    path: z.string().startsWith("/", { error: "expected an absolute path" }),
+    content: z.string().optional(),
+    template: z.string().optional(),
+    mode: mode.default("0644"),
+    owner: z.string().default("root"),
+    group: z.string().default("root"),
+    validate: z
+      .union([z.string(), z.strictObject({ command: z.string(), failOnStderr: z.boolean().default(false) })])
+      .optional()
+      .describe("Command run on the temp file before it replaces the live one; %s is its path"),
+    secret: z.boolean().default(false).describe("Never show or read back the content (diffs are hidden)"),
+  })
+  .refine((p) => (p.content === undefined) !== (p.template === undefined), {
+    error: "expected exactly one of content or template",
+  });
+export type FileParams = z.infer<typeof FileParams>;
+
+export function desiredContent(p: FileParams, ctx: StepContext): string {
+  return p.template !== undefined ? ctx.renderTemplate(p.template) : ctx.interpolate(p.content ?? "");
+}
+
+export const fileStep: StepType<FileParams> = {
+  type: "file",
+  params: FileParams,
+  describe: (p) => `file ${p.path}`,
+  facts: (p) => [fileState(p.path, !p.secret), pathExists(dirname(p.path))],
+  plan(p, facts, ctx) {
+    const want = Buffer.from(desiredContent(p, ctx));
+    const wantHash = createHash("sha256").update(want).digest("hex");
+    const wantMode = p.mode.padStart(4, "0");
+    const live = facts.get(fileState(p.path, !p.secret));
+    const validate = typeof p.validate === "string" ? { command: p.validate } : p.validate;
+    if (validate && !validate.command.includes("%s")) {
+      throw new HaprovError(`validate command for ${p.path} must contain %s (the temp file's path)`);
+    }
+    const write: Action = {
+      kind: "write",
+      path: p.path,
+      content: want,
+      mode: wantMode,
+      owner: p.owner,
+      group: p.group,
+      ...(validate ? { validate } : {}),
+    };
+    const actions: Action[] = facts.get(pathExists(dirname(p.path)))
+      ? []
+      : [{ kind: "exec", command: command("mkdir", "-p", "-m", "0755", dirname(p.path)) }];
+    if (!live.exists) {
+      return change(`create ${p.path}`, [...actions, write], p.secret ? undefined : unifiedDiff(p.path, "", want.toString()));
+    }
+    if (live.sha256 !== wantHash) {
+      const diff = p.secret
+        ? `${p.path}: content differs (secret: diff hidden)`
+        : live.content
+          ? unifiedDiff(p.path, live.content.toString(), want.toString())
+          : `${p.path}: content differs (file too large to diff)`;
+      return change(`update ${p.path}`, [...actions, write], diff);
+    }
+    const meta: string[] = [];
+    const fix: Action[] = [];
+    if (live.mode !== wantMode) {
+      meta.push(`mode ${live.mode} → ${wantMode}`);
+      fix.push({ kind: "exec", command: command("chmod", wantMode, p.path) });
+    }
+    if (live.owner !== p.owner || live.group !== p.group) {
+      meta.push(`owner ${live.owner}:${live.group} → ${p.owner}:${p.group}`);
+      fix.push({ kind: "exec", command: command("chown", `${p.owner}:${p.group}`, p.path) });
+    }
+    if (fix.length > 0) return change(`${p.path}: ${meta.join(", ")}`, fix);
+    return noop(`${p.path} already matches`);
+  },
+};
