@@ -1,9 +1,9 @@
 import { readdir, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { InputError, type InputIssue } from "../core/errors.js";
 import { Inventory } from "./schema.js";
 import { checkRules } from "./rules.js";
-import { YamlSource } from "./yaml-source.js";
+import { displayPath, YamlSource } from "./yaml-source.js";
 import { fromZod, type Locator } from "./zod-issues.js";
 
 export interface LoadedInventory {
@@ -34,12 +34,19 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
   const sources: YamlSource[] = [];
   const secrets: string[] = [];
   for (const file of files) {
-    const display = relative(cwd, file) || file;
-    const { source, issues: parseIssues } = await YamlSource.read(file, display).catch((e: NodeJS.ErrnoException) => {
-      throw new InputError([
-        { location: undefined, path: "", message: `cannot read inventory ${file}: ${e.code ?? e.message}`, severity: "error" },
-      ]);
-    });
+    const display = displayPath(cwd, file);
+    const { source, issues: parseIssues } = await YamlSource.read(file, display).catch(
+      (e: NodeJS.ErrnoException) => {
+        throw new InputError([
+          {
+            location: undefined,
+            path: "",
+            message: `cannot read inventory ${file}: ${e.code ?? e.message}`,
+            severity: "error",
+          },
+        ]);
+      },
+    );
     issues.push(...parseIssues);
     const interp = source.interpolate(env);
     issues.push(...interp.issues);
@@ -69,7 +76,14 @@ async function expand(paths: string[]): Promise<string[]> {
     if (st?.isDirectory()) {
       const names = (await readdir(p)).filter((n) => /\.ya?ml$/.test(n)).sort();
       if (names.length === 0) {
-        throw new InputError([{ location: undefined, path: "", message: `no *.yaml files in directory ${p}`, severity: "error" }]);
+        throw new InputError([
+          {
+            location: undefined,
+            path: "",
+            message: `no *.yaml files in directory ${p}`,
+            severity: "error",
+          },
+        ]);
       }
       out.push(...names.map((n) => join(p, n)));
     } else {
@@ -77,12 +91,23 @@ async function expand(paths: string[]): Promise<string[]> {
     }
   }
   if (out.length === 0) {
-    throw new InputError([{ location: undefined, path: "", message: "no inventory given (use -i FILE)", severity: "error" }]);
+    throw new InputError([
+      {
+        location: undefined,
+        path: "",
+        message: "no inventory given (use -i FILE)",
+        severity: "error",
+      },
+    ]);
   }
   return out;
 }
 
-function merge(sources: YamlSource[]): { merged: Record<string, unknown>; locate: Locator; mergeIssues: InputIssue[] } {
+function merge(sources: YamlSource[]): {
+  merged: Record<string, unknown>;
+  locate: Locator;
+  mergeIssues: InputIssue[];
+} {
   const merged: Record<string, unknown> = {};
   const owner = new Map<string, YamlSource>();
   const hostOrigin: { source: YamlSource; index: number }[] = [];
@@ -91,7 +116,12 @@ function merge(sources: YamlSource[]): { merged: Record<string, unknown>; locate
     const js = source.toJS();
     if (js === null || js === undefined) continue;
     if (typeof js !== "object" || Array.isArray(js)) {
-      mergeIssues.push({ location: source.locate([]), path: "", message: "expected a mapping with cluster, ssh and hosts", severity: "error" });
+      mergeIssues.push({
+        location: source.locate([]),
+        path: "",
+        message: "expected a mapping with cluster, ssh and hosts",
+        severity: "error",
+      });
       continue;
     }
     for (const [key, value] of Object.entries(js as Record<string, unknown>)) {

@@ -11,7 +11,12 @@ import { formatPath } from "./yaml-source.js";
 export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
   const issues: InputIssue[] = [];
   const add = (path: PropertyKey[], message: string, severity: InputIssue["severity"] = "error") =>
-    issues.push({ location: locate(path), path: formatPath(path), message, severity });
+    issues.push({
+      location: locate(path),
+      path: formatPath(path),
+      message,
+      severity,
+    });
 
   duplicates(inv.hosts, "name", add);
   duplicates(inv.hosts, "address", add);
@@ -59,19 +64,28 @@ export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
     add(["hosts"], "only one control-plane host: the control plane will not be highly available", "warning");
   } else if (cp.length % 2 === 0) {
     const msg = `${cp.length} control-plane hosts: an even count tolerates no more failures than ${cp.length - 1} (etcd quorum is ${Math.floor(cp.length / 2) + 1})`;
-    add(["hosts"], cluster.strict ? `${msg}; use an odd number (cluster.strict is on)` : msg, cluster.strict ? "error" : "warning");
+    add(
+      ["hosts"],
+      cluster.strict ? `${msg}; use an odd number (cluster.strict is on)` : msg,
+      cluster.strict ? "error" : "warning",
+    );
   }
 
   if (cluster.mode === "haproxy-pair") {
     const lbs = inv.hosts.filter((h) => h.roles.includes("lb"));
-    if (lbs.length < 2) add(["hosts"], `mode haproxy-pair needs at least 2 hosts with role "lb", found ${lbs.length}`);
+    if (lbs.length < 2)
+      add(["hosts"], `mode haproxy-pair needs at least 2 hosts with role "lb", found ${lbs.length}`);
   }
 
   const seen = new Map<number, string>();
   vipHolders.forEach(({ host, index }) => {
     if (host.priority === undefined) return;
     const other = seen.get(host.priority);
-    if (other) add(["hosts", index, "priority"], `${host.priority} is also the priority of ${other}: VRRP priorities must be distinct`);
+    if (other)
+      add(
+        ["hosts", index, "priority"],
+        `${host.priority} is also the priority of ${other}: VRRP priorities must be distinct`,
+      );
     else seen.set(host.priority, host.name);
   });
   return issues;
@@ -92,7 +106,8 @@ function duplicates(
   const seen = new Map<string, number>();
   hosts.forEach((h, i) => {
     const first = seen.get(h[field]);
-    if (first !== undefined) add(["hosts", i, field], `duplicate ${field} "${h[field]}" (also hosts[${first}])`);
+    if (first !== undefined)
+      add(["hosts", i, field], `duplicate ${field} "${h[field]}" (also hosts[${first}])`);
     else seen.set(h[field], i);
   });
 }

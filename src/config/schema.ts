@@ -19,13 +19,13 @@ const port = z
   .int({ error: "expected a whole port number" })
   .min(1, { error: "expected a TCP port number (1-65535)" })
   .max(65535, { error: "expected a TCP port number (1-65535)" });
-const name = z
-  .string({ error: "expected a name" })
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-    error: "expected a DNS label: lower-case letters, digits and '-', at most 63 characters",
-  });
+const name = z.string({ error: "expected a name" }).regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+  error: "expected a DNS label: lower-case letters, digits and '-', at most 63 characters",
+});
 /** A value that must never be printed. The loader registers it with the Redactor. */
-const secretString = z.string({ error: "expected a string" }).min(1, { error: "expected a non-empty string" });
+const secretString = z
+  .string({ error: "expected a string" })
+  .min(1, { error: "expected a non-empty string" });
 
 export const SshSettings = z.strictObject({
   user: z.string().min(1).optional().describe("Login user (default: root, or ssh_config's User)"),
@@ -40,7 +40,9 @@ export const SshSettings = z.strictObject({
     .describe("ssh_config file to honour (default ~/.ssh/config); false to ignore it"),
   sudoPasswordEnv: z
     .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: "expected an environment variable name" })
+    .regex(/^[A-Z_][A-Z0-9_]*$/, {
+      error: "expected an environment variable name",
+    })
     .optional()
     .describe("Environment variable holding the sudo password for non-root users"),
   connectTimeoutMs: z.number().int().min(100).optional().describe("TCP+SSH handshake timeout"),
@@ -67,7 +69,9 @@ export const ClusterSettings = z.strictObject({
   apiServerPort: port.default(6443).describe("Port every kube-apiserver listens on"),
   kubernetesVersion: z
     .string()
-    .regex(/^v?1\.\d+\.\d+$/, { error: "expected a Kubernetes version such as v1.31.2" })
+    .regex(/^v?1\.\d+\.\d+$/, {
+      error: "expected a Kubernetes version such as v1.31.2",
+    })
     .default("v1.31.0"),
   podCidr: z.cidrv4({ error: "expected an IPv4 CIDR such as 10.244.0.0/16" }).default("10.244.0.0/16"),
   cni: z.enum(["flannel", "none"], { error: "expected one of: flannel, none" }).default("flannel"),
@@ -77,7 +81,9 @@ export const ClusterSettings = z.strictObject({
     .describe("copy: haprov copies the shared CA keys; upload: kubeadm --upload-certs"),
   virtualRouterId: z.number().int().min(1).max(255).default(51).describe("VRRP id, unique per L2 segment"),
   vrrpPassword: secretString
-    .max(8, { error: "expected at most 8 characters: keepalived truncates longer VRRP passwords" })
+    .max(8, {
+      error: "expected at most 8 characters: keepalived truncates longer VRRP passwords",
+    })
     .optional()
     .describe("VRRP auth_pass (generated when omitted)"),
   strict: z.boolean().default(false).describe("Turn quorum warnings into errors"),

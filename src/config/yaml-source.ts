@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isAbsolute, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { InputIssue, SourceLocation } from "../core/errors.js";
 
@@ -66,7 +67,10 @@ export class YamlSource {
    * collects the values of scalars tagged `!secret` or filled from the environment into secret
    * fields. `$${` writes a literal `${`.
    */
-  interpolate(env: NodeJS.ProcessEnv): { issues: InputIssue[]; tagged: string[] } {
+  interpolate(env: NodeJS.ProcessEnv): {
+    issues: InputIssue[];
+    tagged: string[];
+  } {
     const issues: InputIssue[] = [];
     const tagged: string[] = [];
     visit(this.doc, {
@@ -111,6 +115,12 @@ function child(node: unknown, seg: PropertyKey): { key: Node | null; value: Node
     return item ? { key: null, value: item } : undefined;
   }
   return undefined;
+}
+
+/** A file name for messages: relative to cwd when inside it, absolute otherwise. */
+export function displayPath(cwd: string, file: string): string {
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : resolve(cwd, file);
 }
 
 /** `hosts[1].address` */

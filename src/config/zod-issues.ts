@@ -23,7 +23,12 @@ export function fromZod(error: z.ZodError, locate: Locator): InputIssue[] {
     if (issue.code === "invalid_type" && /received undefined/.test(message)) {
       message = `is required: ${message.replace(/^Invalid input: /, "")}`;
     }
-    out.push({ location: locate(issue.path), path: formatPath(issue.path), message, severity: "error" });
+    out.push({
+      location: locate(issue.path),
+      path: formatPath(issue.path),
+      message,
+      severity: "error",
+    });
   }
   return out;
 }

@@ -20,11 +20,23 @@ export type RunEvent =
       hosts: string[];
       phases: PhaseOutline[];
     }
-  | { kind: "connect"; host: string; ok: boolean; durationMs: number; error?: string }
+  | {
+      kind: "connect";
+      host: string;
+      ok: boolean;
+      durationMs: number;
+      error?: string;
+    }
   | { kind: "phase-start"; phase: string; hosts: string[] }
   | { kind: "phase-skipped"; phase: string; reason: string }
   | { kind: "phase-end"; phase: string; durationMs: number }
-  | { kind: "step-start"; phase: string; host: string; step: string; index: number }
+  | {
+      kind: "step-start";
+      phase: string;
+      host: string;
+      step: string;
+      index: number;
+    }
   | {
       kind: "step";
       phase: string;

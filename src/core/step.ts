@@ -19,6 +19,17 @@ export interface BoundStep {
   notify: string[];
   facts(ctx: StepContext): Fact<unknown>[];
   plan(facts: FactReader, ctx: StepContext): StepPlan;
+  /** Files this step manages, rendered without contacting the host (for `haprov render`). */
+  files(ctx: StepContext): RenderedFile[];
+}
+
+export interface RenderedFile {
+  path: string;
+  mode: string;
+  owner: string;
+  group: string;
+  content: string;
+  secret: boolean;
 }
 
 /** Thrown when a value (a registered output) is needed before the step that produces it has run. */

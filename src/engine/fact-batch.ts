@@ -19,7 +19,11 @@ export function buildBatch(facts: Fact<unknown>[]): FactBatch {
   const lines = ["exec 2>/dev/null"];
   list.forEach((f, i) => {
     // A subshell per fact: an `exit` in one cannot end the batch.
-    lines.push(`printf '\\n%s\\n' '${begin(i)}'`, `( ${f.script}\n)`, `printf '\\n@@haprov-${nonce}-end %d\\n' "$?"`);
+    lines.push(
+      `printf '\\n%s\\n' '${begin(i)}'`,
+      `( ${f.script}\n)`,
+      `printf '\\n@@haprov-${nonce}-end %d\\n' "$?"`,
+    );
   });
   return {
     script: lines.join("\n"),

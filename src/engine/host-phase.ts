@@ -42,7 +42,8 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
     if (phase.handlers.length > 0) list.push(pendingHandlers);
     const batch = buildBatch(list);
     const res = await d.conn.exec(batch.script);
-    if (res.code !== 0) throw new HaprovError(`reading state failed on ${host.name} (exit ${res.code}): ${res.stderr.trim()}`);
+    if (res.code !== 0)
+      throw new HaprovError(`reading state failed on ${host.name} (exit ${res.code}): ${res.stderr.trim()}`);
     return batch.parse(res.stdout);
   };
 
@@ -50,7 +51,14 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
     const base = { phase: phase.name, host: host.name, step: step.name, index };
     if (d.signal?.aborted || failed) {
       const message = failed ? "not run: an earlier step failed on this host" : "not run: interrupted";
-      d.emit({ kind: "step", ...base, status: "skipped", changed: false, durationMs: 0, message });
+      d.emit({
+        kind: "step",
+        ...base,
+        status: "skipped",
+        changed: false,
+        durationMs: 0,
+        message,
+      });
       d.tally.count(host.name, "skipped");
       continue;
     }
@@ -67,11 +75,27 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
       const result = await runStep(step, facts, ctx(), d);
       if (result.changedHost) facts = undefined; // stale: re-read before the next step
       if (result.status === "changed") for (const n of step.notify) owed.add(n);
-      d.emit({ kind: "step", ...base, status: result.status, changed: result.status === "changed", durationMs: ms(), message: result.message, ...(result.diff ? { diff: result.diff } : {}) });
+      d.emit({
+        kind: "step",
+        ...base,
+        status: result.status,
+        changed: result.status === "changed",
+        durationMs: ms(),
+        message: result.message,
+        ...(result.diff ? { diff: result.diff } : {}),
+      });
       d.tally.count(host.name, result.status);
     } catch (e) {
       failed = true;
-      d.emit({ kind: "step", ...base, status: "failed", changed: false, durationMs: ms(), message: errorMessage(e), detail: errorDetail(e) });
+      d.emit({
+        kind: "step",
+        ...base,
+        status: "failed",
+        changed: false,
+        durationMs: ms(),
+        message: errorMessage(e),
+        detail: errorDetail(e),
+      });
       d.tally.fail(host.name, phase.name, step.name, errorMessage(e));
     }
   }
@@ -81,7 +105,10 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
   for (const h of ordered.filter((h) => !h.serial)) {
     if (!(await runHandler(d, h))) return { owed: [], failed: true };
   }
-  return { owed: ordered.filter((h) => h.serial).map((h) => h.name), failed: false };
+  return {
+    owed: ordered.filter((h) => h.serial).map((h) => h.name),
+    failed: false,
+  };
 }
 
 async function runStep(
@@ -89,45 +116,96 @@ async function runStep(
   facts: FactReader,
   ctx: StepContext,
   d: HostPhaseDeps,
-): Promise<{ status: "ok" | "changed" | "skipped"; message: string; diff?: string; changedHost: boolean }> {
+): Promise<{
+  status: "ok" | "changed" | "skipped";
+  message: string;
+  diff?: string;
+  changedHost: boolean;
+}> {
   let plan;
   try {
     plan = step.plan(facts, ctx);
   } catch (e) {
     if (e instanceof UnknownValueError && d.dryRun) {
-      return { status: "changed", message: `would run; ${e.message}`, changedHost: false };
+      return {
+        status: "changed",
+        message: `would run; ${e.message}`,
+        changedHost: false,
+      };
     }
     throw e;
   }
   if (plan.kind === "noop") return { status: "ok", message: plan.reason, changedHost: false };
   if (plan.kind === "skip") return { status: "skipped", message: plan.reason, changedHost: false };
   const diff = plan.diff ? { diff: plan.diff } : {};
-  if (d.dryRun) return { status: "changed", message: `would ${plan.summary}`, ...diff, changedHost: false };
-  const record = step.notify.length > 0 ? [{ kind: "exec" as const, command: recordPending(step.notify) }] : [];
+  if (d.dryRun)
+    return {
+      status: "changed",
+      message: `would ${plan.summary}`,
+      ...diff,
+      changedHost: false,
+    };
+  const record =
+    step.notify.length > 0 ? [{ kind: "exec" as const, command: recordPending(step.notify) }] : [];
   await execute(d.conn, [...record, ...plan.actions], d.values);
-  return { status: "changed", message: plan.summary, ...diff, changedHost: true };
+  return {
+    status: "changed",
+    message: plan.summary,
+    ...diff,
+    changedHost: true,
+  };
 }
 
 const VERIFY_TIMEOUT_MS = 60_000;
 
 /** Runs a handler, waits until its verify command passes, then clears its pending record. */
-export async function runHandler(d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "dryRun" | "emit" | "tally">, h: HandlerDef): Promise<boolean> {
+export async function runHandler(
+  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "dryRun" | "emit" | "tally">,
+  h: HandlerDef,
+): Promise<boolean> {
   const t0 = performance.now();
-  const base = { kind: "handler" as const, phase: d.phase.name, host: d.host.name, handler: h.name };
+  const base = {
+    kind: "handler" as const,
+    phase: d.phase.name,
+    host: d.host.name,
+    handler: h.name,
+  };
   if (d.dryRun) {
-    d.emit({ ...base, status: "changed", durationMs: 0, message: `would run ${h.name}` });
+    d.emit({
+      ...base,
+      status: "changed",
+      durationMs: 0,
+      message: `would run ${h.name}`,
+    });
     d.tally.count(d.host.name, "changed");
     return true;
   }
   try {
     const res = await d.conn.exec(h.verify ? h.run : `${h.run} && ${clearPending(h.name)}`);
-    if (res.code !== 0) throw new HaprovError(`${h.name} failed on ${d.host.name}: ${res.stderr.trim() || `exit ${res.code}`}`);
-    if (h.verify) await waitFor(d.conn, `${h.verify} && ${clearPending(h.name)}`, VERIFY_TIMEOUT_MS, `${h.name}: not healthy after ${VERIFY_TIMEOUT_MS / 1000}s (${h.verify})`);
-    d.emit({ ...base, status: "changed", durationMs: Math.round(performance.now() - t0), message: `ran ${h.name}` });
+    if (res.code !== 0)
+      throw new HaprovError(`${h.name} failed on ${d.host.name}: ${res.stderr.trim() || `exit ${res.code}`}`);
+    if (h.verify)
+      await waitFor(
+        d.conn,
+        `${h.verify} && ${clearPending(h.name)}`,
+        VERIFY_TIMEOUT_MS,
+        `${h.name}: not healthy after ${VERIFY_TIMEOUT_MS / 1000}s (${h.verify})`,
+      );
+    d.emit({
+      ...base,
+      status: "changed",
+      durationMs: Math.round(performance.now() - t0),
+      message: `ran ${h.name}`,
+    });
     d.tally.count(d.host.name, "changed");
     return true;
   } catch (e) {
-    d.emit({ ...base, status: "failed", durationMs: Math.round(performance.now() - t0), message: errorMessage(e) });
+    d.emit({
+      ...base,
+      status: "failed",
+      durationMs: Math.round(performance.now() - t0),
+      message: errorMessage(e),
+    });
     d.tally.fail(d.host.name, d.phase.name, `handler: ${h.name}`, errorMessage(e));
     return false;
   }

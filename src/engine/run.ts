@@ -21,11 +21,16 @@ export interface RunOptions {
   emit: EventListener;
   signal?: AbortSignal;
   /** Order in which serial handlers visit hosts (e.g. the VIP holder last). Default: inventory order. */
-  orderSerial?(phase: CompiledPhase, hosts: string[], conns: ReadonlyMap<string, HostConnection>): Promise<string[]>;
+  orderSerial?(
+    phase: CompiledPhase,
+    hosts: string[],
+    conns: ReadonlyMap<string, HostConnection>,
+  ): Promise<string[]>;
 }
 
 /**
- * Runs a compiled playbook: connect every host once, then phase by phase (each a barrier), hosts
+ * Runs a compiled playbook: connect every host once (the caller owns and closes connections, so a
+ * plan and the apply that follows it share them), then phase by phase (each a barrier), hosts
  * in parallel under p-limit. A failed host stops its own later steps; a phase that requires all
  * hosts does not start once any host failed. Ctrl-C (the signal) stops new steps from starting.
  */
@@ -44,7 +49,11 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
     playbook: o.playbook.name,
     dryRun: o.dryRun,
     hosts: used.map((h) => h.name),
-    phases: o.playbook.phases.map((p) => ({ name: p.name, hosts: p.hosts, steps: p.steps.map((s) => s.name) })),
+    phases: o.playbook.phases.map((p) => ({
+      name: p.name,
+      hosts: p.hosts,
+      steps: p.steps.map((s) => s.name),
+    })),
   });
 
   await Promise.all(
@@ -53,36 +62,48 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
         const c0 = performance.now();
         try {
           conns.set(h.name, await o.connect(h));
-          o.emit({ kind: "connect", host: h.name, ok: true, durationMs: Math.round(performance.now() - c0) });
+          o.emit({
+            kind: "connect",
+            host: h.name,
+            ok: true,
+            durationMs: Math.round(performance.now() - c0),
+          });
         } catch (e) {
           failed.add(h.name);
           tally.hosts[h.name]!.unreachable = true;
-          tally.failures.push({ host: h.name, phase: "connect", step: "ssh", message: errorMessage(e) });
-          o.emit({ kind: "connect", host: h.name, ok: false, durationMs: Math.round(performance.now() - c0), error: errorMessage(e) });
+          tally.failures.push({
+            host: h.name,
+            phase: "connect",
+            step: "ssh",
+            message: errorMessage(e),
+          });
+          o.emit({
+            kind: "connect",
+            host: h.name,
+            ok: false,
+            durationMs: Math.round(performance.now() - c0),
+            error: errorMessage(e),
+          });
         }
       }),
     ),
   );
 
-  try {
-    for (const phase of o.playbook.phases) {
-      const reason = o.signal?.aborted
-        ? "interrupted"
-        : phase.requires === "all" && failed.size > 0
-          ? `not started: ${[...failed].join(", ")} failed or unreachable, and this phase needs every host`
-          : undefined;
-      const hosts = phase.hosts.filter((n) => !failed.has(n));
-      if (reason || hosts.length === 0) {
-        const why = reason ?? "no healthy host left for this phase";
-        o.emit({ kind: "phase-skipped", phase: phase.name, reason: why });
-        tally.skippedPhases.push({ phase: phase.name, reason: why });
-        for (const n of phase.hosts) for (let i = 0; i < phase.steps.length; i++) tally.count(n, "skipped");
-        continue;
-      }
-      await runPhase(o, phase, hosts, { byName, conns, failed, tally, limit });
+  for (const phase of o.playbook.phases) {
+    const reason = o.signal?.aborted
+      ? "interrupted"
+      : phase.requires === "all" && failed.size > 0
+        ? `not started: ${[...failed].join(", ")} failed or unreachable, and this phase needs every host`
+        : undefined;
+    const hosts = phase.hosts.filter((n) => !failed.has(n));
+    if (reason || hosts.length === 0) {
+      const why = reason ?? "no healthy host left for this phase";
+      o.emit({ kind: "phase-skipped", phase: phase.name, reason: why });
+      tally.skippedPhases.push({ phase: phase.name, reason: why });
+      for (const n of phase.hosts) for (let i = 0; i < phase.steps.length; i++) tally.count(n, "skipped");
+      continue;
     }
-  } finally {
-    await Promise.all([...conns.values()].map((c) => c.close().catch(() => undefined)));
+    await runPhase(o, phase, hosts, { byName, conns, failed, tally, limit });
   }
 
   const summary: RunSummary = {
@@ -136,7 +157,14 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     for (const name of order) {
       if (o.signal?.aborted || s.failed.has(name)) continue;
       const ok = await runHandler(
-        { conn: s.conns.get(name)!, host: s.byName.get(name)!, phase, dryRun: o.dryRun, emit: o.emit, tally: s.tally },
+        {
+          conn: s.conns.get(name)!,
+          host: s.byName.get(name)!,
+          phase,
+          dryRun: o.dryRun,
+          emit: o.emit,
+          tally: s.tally,
+        },
         handler,
       );
       // A failed rolling restart stops the roll: the next host keeps serving.
@@ -146,5 +174,9 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
       }
     }
   }
-  o.emit({ kind: "phase-end", phase: phase.name, durationMs: Math.round(performance.now() - p0) });
+  o.emit({
+    kind: "phase-end",
+    phase: phase.name,
+    durationMs: Math.round(performance.now() - p0),
+  });
 }

@@ -6,7 +6,14 @@ export class Tally {
   readonly skippedPhases: RunSummary["skippedPhases"] = [];
 
   constructor(names: string[]) {
-    for (const n of names) this.hosts[n] = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false };
+    for (const n of names)
+      this.hosts[n] = {
+        ok: 0,
+        changed: 0,
+        failed: 0,
+        skipped: 0,
+        unreachable: false,
+      };
   }
 
   count(host: string, status: StepStatus): void {

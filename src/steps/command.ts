@@ -22,7 +22,10 @@ export const commandStep: StepType<CommandParams> = {
   type: "command",
   params: CommandParams,
   describe: (p) => `command ${p.run.split("\n")[0]!.slice(0, 60)}`,
-  facts: (p) => [...(p.creates ? [pathExists(p.creates)] : []), ...(p.unless ? [commandSucceeds(p.unless)] : [])],
+  facts: (p) => [
+    ...(p.creates ? [pathExists(p.creates)] : []),
+    ...(p.unless ? [commandSucceeds(p.unless)] : []),
+  ],
   plan(p, facts, ctx) {
     if (p.creates && facts.get(pathExists(p.creates))) return noop(`${p.creates} exists`);
     if (p.unless && facts.get(commandSucceeds(p.unless))) return noop(`guard succeeded: ${p.unless}`);

@@ -8,7 +8,9 @@ import { fileState, pathExists } from "../facts/file-state.js";
 import type { StepContext, StepType } from "./step.js";
 import { unifiedDiff } from "./unified-diff.js";
 
-const mode = z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal mode string such as "0644"' });
+const mode = z.string().regex(/^0?[0-7]{3}$/, {
+  error: 'expected an octal mode string such as "0644"',
+});
 
 export const FileParams = z
   .strictObject({
@@ -19,7 +21,13 @@ export const FileParams = z
     owner: z.string().default("root"),
     group: z.string().default("root"),
     validate: z
-      .union([z.string(), z.strictObject({ command: z.string(), failOnStderr: z.boolean().default(false) })])
+      .union([
+        z.string(),
+        z.strictObject({
+          command: z.string(),
+          failOnStderr: z.boolean().default(false),
+        }),
+      ])
       .optional()
       .describe("Command run on the temp file before it replaces the live one; %s is its path"),
     secret: z.boolean().default(false).describe("Never show or read back the content (diffs are hidden)"),
@@ -38,6 +46,16 @@ export const fileStep: StepType<FileParams> = {
   params: FileParams,
   describe: (p) => `file ${p.path}`,
   facts: (p) => [fileState(p.path, !p.secret), pathExists(dirname(p.path))],
+  files: (p, ctx) => [
+    {
+      path: p.path,
+      mode: p.mode.padStart(4, "0"),
+      owner: p.owner,
+      group: p.group,
+      content: desiredContent(p, ctx),
+      secret: p.secret,
+    },
+  ],
   plan(p, facts, ctx) {
     const want = Buffer.from(desiredContent(p, ctx));
     const wantHash = createHash("sha256").update(want).digest("hex");
@@ -58,9 +76,18 @@ export const fileStep: StepType<FileParams> = {
     };
     const actions: Action[] = facts.get(pathExists(dirname(p.path)))
       ? []
-      : [{ kind: "exec", command: command("mkdir", "-p", "-m", "0755", dirname(p.path)) }];
+      : [
+          {
+            kind: "exec",
+            command: command("mkdir", "-p", "-m", "0755", dirname(p.path)),
+          },
+        ];
     if (!live.exists) {
-      return change(`create ${p.path}`, [...actions, write], p.secret ? undefined : unifiedDiff(p.path, "", want.toString()));
+      return change(
+        `create ${p.path}`,
+        [...actions, write],
+        p.secret ? undefined : unifiedDiff(p.path, "", want.toString()),
+      );
     }
     if (live.sha256 !== wantHash) {
       const diff = p.secret
@@ -78,7 +105,10 @@ export const fileStep: StepType<FileParams> = {
     }
     if (live.owner !== p.owner || live.group !== p.group) {
       meta.push(`owner ${live.owner}:${live.group} → ${p.owner}:${p.group}`);
-      fix.push({ kind: "exec", command: command("chown", `${p.owner}:${p.group}`, p.path) });
+      fix.push({
+        kind: "exec",
+        command: command("chown", `${p.owner}:${p.group}`, p.path),
+      });
     }
     if (fix.length > 0) return change(`${p.path}: ${meta.join(", ")}`, fix);
     return noop(`${p.path} already matches`);

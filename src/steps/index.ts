@@ -8,5 +8,8 @@ import { sysctlStep } from "./sysctl.js";
 
 /** Every step type a playbook may name, keyed by its YAML key. */
 export const STEP_TYPES: Record<string, StepType<never>> = Object.fromEntries(
-  [packageStep, sysctlStep, fileStep, serviceStep, kernelModuleStep, commandStep].map((s) => [s.type, s as unknown as StepType<never>]),
+  [packageStep, sysctlStep, fileStep, serviceStep, kernelModuleStep, commandStep].map((s) => [
+    s.type,
+    s as unknown as StepType<never>,
+  ]),
 );

@@ -12,7 +12,14 @@ export const KernelModuleParams = z.strictObject({
 export type KernelModuleParams = z.infer<typeof KernelModuleParams>;
 
 function persistParams(p: KernelModuleParams): FileParams {
-  return { path: `/etc/modules-load.d/${p.name}.conf`, content: `${p.name}\n`, mode: "0644", owner: "root", group: "root", secret: false };
+  return {
+    path: `/etc/modules-load.d/${p.name}.conf`,
+    content: `${p.name}\n`,
+    mode: "0644",
+    owner: "root",
+    group: "root",
+    secret: false,
+  };
 }
 
 /** Loaded (or built into the kernel, which counts) and persisted for the next boot. */
@@ -21,6 +28,7 @@ export const kernelModuleStep: StepType<KernelModuleParams> = {
   params: KernelModuleParams,
   describe: (p) => `kernel module ${p.name}`,
   facts: (p, ctx) => [kernelModule(p.name), ...(p.persist ? fileStep.facts(persistParams(p), ctx) : [])],
+  files: (p, ctx) => (p.persist ? fileStep.files!(persistParams(p), ctx) : []),
   plan(p, facts, ctx) {
     const state = facts.get(kernelModule(p.name));
     const actions: Action[] = [];

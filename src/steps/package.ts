@@ -5,7 +5,9 @@ import { installedPackages } from "../facts/packages.js";
 import { installCommand, osFamily } from "../os/package-manager.js";
 import type { StepType } from "./step.js";
 
-const pkgName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9+.\-_:]*$/, { error: "expected a package name" });
+const pkgName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9+.\-_:]*$/, {
+  error: "expected a package name",
+});
 export const PackageParams = z.strictObject({
   names: z.array(pkgName).min(1, { error: "expected at least one package" }),
 });
@@ -22,7 +24,11 @@ export const packageStep: StepType<PackageParams> = {
     if (missing.length === 0) return noop(`${p.names.join(", ")} already installed`);
     const family = osFamily(facts.get(osRelease));
     return change(`install ${missing.join(", ")}`, [
-      { kind: "exec", command: installCommand(family, missing), timeoutMs: 15 * 60_000 },
+      {
+        kind: "exec",
+        command: installCommand(family, missing),
+        timeoutMs: 15 * 60_000,
+      },
     ]);
   },
 };

@@ -45,7 +45,9 @@ export const serviceStep: StepType<ServiceParams> = {
       what.push("stop");
     }
     if (cmds.length === 0) {
-      return noop(`${unit} already ${p.enabled ? "enabled" : "disabled"} and ${p.state === "started" ? "active" : "stopped"}`);
+      return noop(
+        `${unit} already ${p.enabled ? "enabled" : "disabled"} and ${p.state === "started" ? "active" : "stopped"}`,
+      );
     }
     return change(`${unit}: ${what.join(", ")}`, [{ kind: "exec", command: cmds.join(" && ") }]);
   },

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { StepPlan } from "../core/action.js";
 import type { Fact, FactReader } from "../core/fact.js";
-import type { StepContext } from "../core/step.js";
+import type { RenderedFile, StepContext } from "../core/step.js";
 
 export type { StepContext } from "../core/step.js";
 
@@ -15,4 +15,6 @@ export interface StepType<P> {
   describe(params: P): string;
   facts(params: P, ctx: StepContext): Fact<unknown>[];
   plan(params: P, facts: FactReader, ctx: StepContext): StepPlan;
+  /** Files the step manages, for `haprov render`. */
+  files?(params: P, ctx: StepContext): RenderedFile[];
 }

@@ -8,12 +8,16 @@ import type { StepType } from "./step.js";
 
 export const SysctlParams = z.strictObject({
   values: z.record(
-    z.string().regex(/^[a-z0-9_.\-]+$/, { error: "expected a sysctl key such as net.ipv4.ip_forward" }),
+    z.string().regex(/^[a-z0-9_.\-]+$/, {
+      error: "expected a sysctl key such as net.ipv4.ip_forward",
+    }),
     z.union([z.string(), z.number()]).transform(String),
   ),
   file: z
     .string()
-    .regex(/^[A-Za-z0-9_.\-]+\.conf$/, { error: "expected a file name ending in .conf" })
+    .regex(/^[A-Za-z0-9_.\-]+\.conf$/, {
+      error: "expected a file name ending in .conf",
+    })
     .default("99-haprov.conf")
     .describe("File in /etc/sysctl.d/ that persists the values"),
 });
@@ -46,6 +50,7 @@ export const sysctlStep: StepType<SysctlParams> = {
     ...Object.keys(p.values).map((k) => sysctlValue(k)),
     ...fileStep.facts(persistParams(p), ctx),
   ],
+  files: (p, ctx) => fileStep.files!(persistParams(p), ctx),
   plan(p, facts, ctx) {
     const changes: string[] = [];
     const actions: Action[] = [];
@@ -63,7 +68,11 @@ export const sysctlStep: StepType<SysctlParams> = {
         wrong.push(`${key}=${want}`);
       }
     }
-    if (wrong.length > 0) actions.push({ kind: "exec", command: command("sysctl", "-q", "-w", ...wrong) });
+    if (wrong.length > 0)
+      actions.push({
+        kind: "exec",
+        command: command("sysctl", "-q", "-w", ...wrong),
+      });
     const file = fileStep.plan(persistParams(p), facts, ctx);
     if (file.kind === "change") {
       changes.push(file.summary);

@@ -20,7 +20,8 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
     const f = line.split(/\s+/);
-    const marker = f[0] === "@revoked" || f[0] === "@cert-authority" ? (f.shift() as KnownHostEntry["marker"]) : "";
+    const marker =
+      f[0] === "@revoked" || f[0] === "@cert-authority" ? (f.shift() as KnownHostEntry["marker"]) : "";
     const [patterns, keyType, b64] = f;
     if (!patterns || !keyType || !b64) continue;
     out.push({ marker, patterns, keyType, key: Buffer.from(b64, "base64") });
@@ -34,7 +35,13 @@ export function lookupName(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
   return re.test(name);
 }
 
@@ -63,10 +70,7 @@ export function keyTypeOf(blob: Buffer): string {
 }
 
 export type HostKeyVerdict =
-  | { kind: "match" }
-  | { kind: "unknown" }
-  | { kind: "revoked" }
-  | { kind: "mismatch"; knownTypes: string[] };
+  { kind: "match" } | { kind: "unknown" } | { kind: "revoked" } | { kind: "mismatch"; knownTypes: string[] };
 
 export function verifyHostKey(entries: KnownHostEntry[], name: string, key: Buffer): HostKeyVerdict {
   const mine = entries.filter((e) => e.marker !== "@cert-authority" && hostMatches(e.patterns, name));
@@ -74,12 +78,17 @@ export function verifyHostKey(entries: KnownHostEntry[], name: string, key: Buff
   const known = mine.filter((e) => e.marker === "");
   if (known.some((e) => e.key.equals(key))) return { kind: "match" };
   if (known.length === 0) return { kind: "unknown" };
-  return { kind: "mismatch", knownTypes: [...new Set(known.map((e) => e.keyType))] };
+  return {
+    kind: "mismatch",
+    knownTypes: [...new Set(known.map((e) => e.keyType))],
+  };
 }
 
 /** Key types already known for `name`: offered first, so the server picks a key we can check. */
 export function knownKeyTypes(entries: KnownHostEntry[], name: string): string[] {
-  return [...new Set(entries.filter((e) => e.marker === "" && hostMatches(e.patterns, name)).map((e) => e.keyType))];
+  return [
+    ...new Set(entries.filter((e) => e.marker === "" && hostMatches(e.patterns, name)).map((e) => e.keyType)),
+  ];
 }
 
 export class KnownHostsFile {
@@ -100,7 +109,12 @@ export class KnownHostsFile {
   /** Trust on first use: record the key (--accept-new-host-keys). */
   async add(name: string, key: Buffer): Promise<void> {
     const entries = await this.load();
-    const entry: KnownHostEntry = { marker: "", patterns: name, keyType: keyTypeOf(key), key };
+    const entry: KnownHostEntry = {
+      marker: "",
+      patterns: name,
+      keyType: keyTypeOf(key),
+      key,
+    };
     if (entries.some((e) => e.patterns === name && e.key.equals(key))) return;
     entries.push(entry);
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });

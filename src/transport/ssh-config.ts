@@ -46,9 +46,17 @@ export function expandHome(p: string): string {
 }
 
 /** `user@host:port` (ProxyJump's form; only the first hop of a chain is used). */
-export function parseJump(spec: string): { user?: string; host: string; port?: number } {
+export function parseJump(spec: string): {
+  user?: string;
+  host: string;
+  port?: number;
+} {
   const first = spec.split(",")[0]!.trim();
   const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(first);
   if (!m) return { host: first };
-  return { ...(m[1] ? { user: m[1] } : {}), host: m[2]!.replace(/^\[|\]$/g, ""), ...(m[3] ? { port: Number(m[3]) } : {}) };
+  return {
+    ...(m[1] ? { user: m[1] } : {}),
+    host: m[2]!.replace(/^\[|\]$/g, ""),
+    ...(m[3] ? { port: Number(m[3]) } : {}),
+  };
 }

@@ -5,7 +5,14 @@ import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { CommandError, HaprovError } from "../core/errors.js";
 import { command, quote } from "../core/quote.js";
 import type { Secret } from "../core/secret.js";
-import type { ExecOptions, ExecResult, HostConnection, TransportStats, ValidateSpec, WriteFileOptions } from "../core/transport.js";
+import type {
+  ExecOptions,
+  ExecResult,
+  HostConnection,
+  TransportStats,
+  ValidateSpec,
+  WriteFileOptions,
+} from "../core/transport.js";
 
 /** sshd's MaxSessions is 10: at most 9 exec channels plus the one SFTP channel. */
 const MAX_EXEC_CHANNELS = 9;
@@ -55,7 +62,12 @@ export class SshConnection implements HostConnection {
     this.stats.execs += 1;
     return new Promise((resolve) => {
       const done = (code: number | null, stdout: string, stderr: string) =>
-        resolve({ code, stdout, stderr, durationMs: Math.round(performance.now() - t0) });
+        resolve({
+          code,
+          stdout,
+          stderr,
+          durationMs: Math.round(performance.now() - t0),
+        });
       if (this.closed) return done(null, "", "connection closed");
       this.client.exec(cmd, (err, stream: ClientChannel) => {
         if (err) return done(null, "", `cannot open channel: ${err.message}`);
@@ -76,7 +88,15 @@ export class SshConnection implements HostConnection {
         stream.on("close", () => {
           clearTimeout(timer);
           const stderr = Buffer.concat(errOut).toString();
-          done(timedOut ? null : code, Buffer.concat(out).toString(), timedOut ? `${stderr}\ntimed out after ${timeoutMs / 1000}s` : code === null && this.closed ? `${stderr}\nconnection lost` : stderr);
+          done(
+            timedOut ? null : code,
+            Buffer.concat(out).toString(),
+            timedOut
+              ? `${stderr}\ntimed out after ${timeoutMs / 1000}s`
+              : code === null && this.closed
+                ? `${stderr}\nconnection lost`
+                : stderr,
+          );
         });
         if (stdin !== undefined) stream.end(stdin);
         else stream.end();
@@ -102,13 +122,22 @@ export class SshConnection implements HostConnection {
       await this.sftpWrite(staging, content);
     } catch (e) {
       await this.exec(command("rm", "-f", staging), { sudo: false }).catch(() => undefined);
-      throw new HaprovError(`upload of ${path} to ${this.host} failed: ${(e as Error).message}`, { cause: e });
+      throw new HaprovError(`upload of ${path} to ${this.host} failed: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     const script = finalizeScript({ staging, tmp, path, ...o });
     const res = await this.exec(script);
     if (res.code !== 0) {
       const what = res.code === VALIDATION_FAILED ? `validation of ${path}` : `install of ${path}`;
-      throw new CommandError(this.host, o.validate?.command.replaceAll("%s", tmp) ?? `install ${path}`, res.code, res.stdout, res.stderr, { what });
+      throw new CommandError(
+        this.host,
+        o.validate?.command.replaceAll("%s", tmp) ?? `install ${path}`,
+        res.code,
+        res.stdout,
+        res.stderr,
+        { what },
+      );
     }
   }
 
@@ -121,7 +150,9 @@ export class SshConnection implements HostConnection {
       let offset = 0;
       while (offset < content.length) {
         const len = Math.min(32 * 1024, content.length - offset);
-        await call<void>((cb) => sftp.write(handle, content, offset, len, offset, (err) => cb(err, undefined)));
+        await call<void>((cb) =>
+          sftp.write(handle, content, offset, len, offset, (err) => cb(err, undefined)),
+        );
         offset += len;
       }
       await call<void>((cb) => sftp.ext_openssh_fsync(handle, (err) => cb(err, undefined)));
@@ -154,7 +185,9 @@ export function finalizeScript(p: WriteFileOptions & { staging: string; tmp: str
     `fail() { rm -f "$t" ${p.staging !== p.tmp ? quote(p.staging) : ""}; exit "$1"; }`,
   ];
   if (p.staging !== p.tmp) lines.push(`cp ${quote(p.staging)} "$t" && rm -f ${quote(p.staging)} || fail 1`);
-  lines.push(`sync "$t" 2>/dev/null; chown ${quote(`${p.owner}:${p.group}`)} "$t" && chmod ${quote(p.mode)} "$t" || fail 1`);
+  lines.push(
+    `sync "$t" 2>/dev/null; chown ${quote(`${p.owner}:${p.group}`)} "$t" && chmod ${quote(p.mode)} "$t" || fail 1`,
+  );
   if (p.validate) lines.push(validateSnippet(p.validate));
   lines.push(`mv -f "$t" ${quote(p.path)} || fail 1`);
   return lines.join("\n");

@@ -14,7 +14,13 @@ import {
 import type { HostSpec, JumpHost } from "../core/host.js";
 import type { Secret } from "../core/secret.js";
 import type { TransportStats } from "../core/transport.js";
-import { knownKeyTypes, KnownHostsFile, lookupName, verifyHostKey, type HostKeyVerdict } from "./known-hosts.js";
+import {
+  knownKeyTypes,
+  KnownHostsFile,
+  lookupName,
+  verifyHostKey,
+  type HostKeyVerdict,
+} from "./known-hosts.js";
 import { SshConnection, type SudoMode } from "./ssh-connection.js";
 import { expandHome } from "./ssh-config.js";
 
@@ -42,7 +48,8 @@ interface Endpoint {
   knownName: string;
 }
 
-const RETRYABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|Connection lost before handshake|Timed out while waiting for handshake|connect timeout|Keepalive timeout/i;
+const RETRYABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|Connection lost before handshake|Timed out while waiting for handshake|connect timeout|Keepalive timeout/i;
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => `${homedir()}/.ssh/${k}`);
 const HOSTKEY_ALGOS: Record<string, string[]> = {
   "ssh-ed25519": ["ssh-ed25519"],
@@ -77,7 +84,9 @@ export class SshPool {
       knownName: lookupName(host.ssh.hostname, host.ssh.port),
     };
     const jump = host.ssh.jump;
-    const client = await this.withRetry(host.name, () => this.handshakes(() => this.handshake(host.name, ep, jump)));
+    const client = await this.withRetry(host.name, () =>
+      this.handshakes(() => this.handshake(host.name, ep, jump)),
+    );
     const sudo = await this.sudoMode(host.name, client, ep.user);
     return new SshConnection(host.name, client, sudo, this.o.sudoPassword, this.stats);
   }
@@ -88,7 +97,9 @@ export class SshPool {
       try {
         return await attempt();
       } catch (e) {
-        const retry = e instanceof UnreachableError && RETRYABLE.test(String((e.cause as Error | undefined)?.message ?? e.message));
+        const retry =
+          e instanceof UnreachableError &&
+          RETRYABLE.test(String((e.cause as Error | undefined)?.message ?? e.message));
         if (!retry || i >= attempts) throw e;
         await new Promise((r) => setTimeout(r, 250 * 2 ** (i - 1) + Math.random() * 100));
       }
@@ -99,7 +110,9 @@ export class SshPool {
     if (jump) {
       const via = await this.jumpClient(jump);
       return new Promise((resolve, reject) => {
-        via.forwardOut("127.0.0.1", 0, ep.address, ep.port, (err, stream) => (err ? reject(err) : resolve(stream)));
+        via.forwardOut("127.0.0.1", 0, ep.address, ep.port, (err, stream) =>
+          err ? reject(err) : resolve(stream),
+        );
       });
     }
     const timeout = this.o.connectTimeoutMs ?? 10_000;
@@ -126,8 +139,16 @@ export class SshPool {
     const key = `${j.user}@${j.address}:${j.port}`;
     let c = this.jumps.get(key);
     if (!c) {
-      const ep: Endpoint = { address: j.address, port: j.port, user: j.user, identityFile: j.identityFile, knownName: lookupName(j.address, j.port) };
-      c = this.withRetry(`jump host ${j.address}`, () => this.handshakes(() => this.handshake(`jump host ${j.address}`, ep, undefined)));
+      const ep: Endpoint = {
+        address: j.address,
+        port: j.port,
+        user: j.user,
+        identityFile: j.identityFile,
+        knownName: lookupName(j.address, j.port),
+      };
+      c = this.withRetry(`jump host ${j.address}`, () =>
+        this.handshakes(() => this.handshake(`jump host ${j.address}`, ep, undefined)),
+      );
       this.jumps.set(key, c);
     }
     return c;
@@ -138,7 +159,10 @@ export class SshPool {
     try {
       sock = await this.socketTo(ep, jump);
     } catch (e) {
-      throw new UnreachableError(`${name}: cannot reach ${ep.address}:${ep.port}: ${(e as Error).message}`, { cause: e, hint: "check the address, the port and that sshd runs" });
+      throw new UnreachableError(`${name}: cannot reach ${ep.address}:${ep.port}: ${(e as Error).message}`, {
+        cause: e,
+        hint: "check the address, the port and that sshd runs",
+      });
     }
     const entries = await this.knownHosts.load();
     const known = knownKeyTypes(entries, ep.knownName).flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
@@ -152,12 +176,17 @@ export class SshPool {
       keepaliveInterval: this.o.keepaliveMs ?? 15_000,
       keepaliveCountMax: 3,
       authHandler: await this.authMethods(ep),
-      algorithms: { serverHostKey: [...known, ...ALL_HOSTKEY_ALGOS.filter((a) => !known.includes(a))] as never },
+      algorithms: {
+        serverHostKey: [...known, ...ALL_HOSTKEY_ALGOS.filter((a) => !known.includes(a))] as never,
+      },
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         offered = key;
         verdict = verifyHostKey(entries, ep.knownName, key);
         if (verdict.kind === "unknown" && this.o.acceptNewHostKeys) {
-          this.knownHosts.add(ep.knownName, key).then(() => verify(true), () => verify(false));
+          this.knownHosts.add(ep.knownName, key).then(
+            () => verify(true),
+            () => verify(false),
+          );
           return;
         }
         verify(verdict.kind === "match");
@@ -176,18 +205,33 @@ export class SshPool {
     });
   }
 
-  private mapError(name: string, ep: Endpoint, err: Error & { level?: string }, verdict: HostKeyVerdict | undefined, key: Buffer | undefined): Error {
+  private mapError(
+    name: string,
+    ep: Endpoint,
+    err: Error & { level?: string },
+    verdict: HostKeyVerdict | undefined,
+    key: Buffer | undefined,
+  ): Error {
     if (verdict && verdict.kind !== "match" && !(verdict.kind === "unknown" && this.o.acceptNewHostKeys)) {
       const fp = key ? fingerprint(key) : "?";
       if (verdict.kind === "unknown") {
-        return new UnknownHostKeyError(`${name}: host key for ${ep.knownName} is not in ${this.knownHosts.path} (offered ${fp})`, {
-          hint: "verify the fingerprint, then add it with ssh-keyscan, or rerun with --accept-new-host-keys to trust it on first use",
-        });
+        return new UnknownHostKeyError(
+          `${name}: host key for ${ep.knownName} is not in ${this.knownHosts.path} (offered ${fp})`,
+          {
+            hint: "verify the fingerprint, then add it with ssh-keyscan, or rerun with --accept-new-host-keys to trust it on first use",
+          },
+        );
       }
-      if (verdict.kind === "revoked") return new HostKeyMismatchError(`${name}: host key ${fp} for ${ep.knownName} is marked @revoked in ${this.knownHosts.path}`);
-      return new HostKeyMismatchError(`${name}: HOST KEY MISMATCH for ${ep.knownName}: the server offered ${fp}, which differs from the key recorded in ${this.knownHosts.path}`, {
-        hint: "this can mean a man-in-the-middle attack, or the host was reinstalled; if you are sure, remove the old entry (ssh-keygen -R) and retry",
-      });
+      if (verdict.kind === "revoked")
+        return new HostKeyMismatchError(
+          `${name}: host key ${fp} for ${ep.knownName} is marked @revoked in ${this.knownHosts.path}`,
+        );
+      return new HostKeyMismatchError(
+        `${name}: HOST KEY MISMATCH for ${ep.knownName}: the server offered ${fp}, which differs from the key recorded in ${this.knownHosts.path}`,
+        {
+          hint: "this can mean a man-in-the-middle attack, or the host was reinstalled; if you are sure, remove the old entry (ssh-keygen -R) and retry",
+        },
+      );
     }
     if (err.level === "client-authentication" || /authentication methods failed/i.test(err.message)) {
       return new AuthFailedError(`${name}: authentication failed for ${ep.user}@${ep.address}:${ep.port}`, {
@@ -195,7 +239,9 @@ export class SshPool {
         hint: "check ssh.user, ssh.identityFile (or the agent) and that the key is in authorized_keys",
       });
     }
-    return new UnreachableError(`${name}: SSH to ${ep.address}:${ep.port} failed: ${err.message}`, { cause: err });
+    return new UnreachableError(`${name}: SSH to ${ep.address}:${ep.port} failed: ${err.message}`, {
+      cause: err,
+    });
   }
 
   private async authMethods(ep: Endpoint): Promise<NonNullable<ConnectConfig["authHandler"]>> {
@@ -209,9 +255,18 @@ export class SshPool {
       if (key) methods.push({ type: "publickey", username: ep.user, key });
     }
     if ((this.o.useAgent ?? true) && process.env.SSH_AUTH_SOCK) {
-      methods.push({ type: "agent", username: ep.user, agent: process.env.SSH_AUTH_SOCK });
+      methods.push({
+        type: "agent",
+        username: ep.user,
+        agent: process.env.SSH_AUTH_SOCK,
+      });
     }
-    if (this.o.password) methods.push({ type: "password", username: ep.user, password: this.o.password.reveal() });
+    if (this.o.password)
+      methods.push({
+        type: "password",
+        username: ep.user,
+        password: this.o.password.reveal(),
+      });
     return methods as never;
   }
 

@@ -1,0 +1,86 @@
+import type { RunEvent, RunSummary } from "../../core/events.js";
+import { ExitCode } from "../../core/exit-codes.js";
+import { runPlaybook } from "../../engine/run.js";
+import { RunValues } from "../../engine/values.js";
+import { exitCodeFor, makeOutput, out, outputMode } from "../output.js";
+import { confirm } from "../prompt.js";
+import { openSession, type CommonOptions } from "../session.js";
+
+/** `plan` (read + diff only) and `up` (plan summary, confirmation on a TTY, apply). */
+export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise<number> {
+  const s = await openSession(o, "required");
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    process.stderr.write(
+      "\nstopping: no new steps will start; running ones finish (Ctrl-C again to abort now)\n",
+    );
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  const mode = outputMode(o.json);
+  try {
+    const run = async (dryRun: boolean, command: string, quiet = false): Promise<RunSummary> => {
+      const changes: RunEvent[] = [];
+      const keep = (e: RunEvent) => void changes.push(e);
+      const output = quiet
+        ? { emit: (e: RunEvent) => keep(s.redactor.redactDeep(e)), done: async () => {} }
+        : makeOutput(mode, s.redactor, { verbose: o.verbose, showDiffs: dryRun, extra: [keep] });
+      const summary = await runPlaybook({
+        command,
+        playbook: s.compiled!,
+        hosts: s.hosts,
+        connect: (h) => s.connect(h),
+        context: s.contextFor,
+        values: new RunValues(s.redactor),
+        dryRun,
+        concurrency: s.concurrency,
+        emit: output.emit,
+        signal: controller.signal,
+      });
+      await output.done();
+      // The TTY tree has no room for diffs: plan prints them per host afterwards.
+      if (quiet || (dryRun && mode === "tty")) printPlanSummary(changes, !quiet);
+      return summary;
+    };
+
+    if (verb === "plan") return exitCodeFor(await run(true, "plan"));
+
+    if (mode === "tty" && !o.yes) {
+      const plan = await run(true, "plan", true);
+      const code = exitCodeFor(plan);
+      if (code === ExitCode.ok) {
+        out("Nothing to change.\n");
+        return ExitCode.ok;
+      }
+      if (code !== ExitCode.planHasChanges) return code;
+      if (!(await confirm("Apply these changes?"))) {
+        out("Nothing was changed.\n");
+        return ExitCode.ok;
+      }
+    }
+    return exitCodeFor(await run(false, "up"));
+  } finally {
+    process.off("SIGINT", onSigint);
+    await s.close();
+  }
+}
+
+function printPlanSummary(events: RunEvent[], withDiffs: boolean): void {
+  const byHost = new Map<string, string[]>();
+  const add = (host: string, line: string) => byHost.set(host, [...(byHost.get(host) ?? []), line]);
+  for (const e of events) {
+    if (e.kind === "step" && e.status !== "ok") {
+      const mark = e.status === "changed" ? "~" : e.status === "failed" ? "!" : "-";
+      add(e.host, `  ${mark} [${e.phase}] ${e.step}: ${e.message}`);
+      if (withDiffs && e.diff) add(e.host, e.diff.replace(/\n$/, "").replace(/^/gm, "      "));
+    }
+    if (e.kind === "handler") add(e.host, `  ~ [${e.phase}] handler: ${e.message}`);
+    if (e.kind === "connect" && !e.ok) add(e.host, `  ! unreachable: ${e.error}`);
+    if (e.kind === "phase-skipped") add("(all)", `  - phase ${e.phase}: ${e.reason}`);
+  }
+  out("Plan:\n");
+  for (const [host, lines] of byHost) out(`${host}\n${lines.join("\n")}\n`);
+}

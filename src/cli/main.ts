@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { InputError } from "../core/errors.js";
+import { ExitCode } from "../core/exit-codes.js";
+import { renderCommand } from "./commands/render.js";
+import { runCommand } from "./commands/run.js";
+import { statusCommand } from "./commands/status.js";
+import { validateCommand } from "./commands/validate.js";
+import { err, out, printError } from "./output.js";
+import type { CommonOptions } from "./session.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+const EXIT_CODES = `
+Exit codes:
+  0    success (plan: nothing to change)
+  1    a step failed or a host was unreachable
+  2    plan found changes (nothing failed)
+  3    invalid input or usage: nothing was contacted
+  130  interrupted (Ctrl-C): running steps finished, no new ones started
+
+Environment:
+  \${NAME} in an inventory is replaced by the variable's value; secrets
+  (passwords, tokens, keys) are masked as *** in every output.`;
+
+function common(cmd: Command): Command {
+  return cmd
+    .option(
+      "-i, --inventory <path>",
+      "inventory YAML file or directory (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--playbook <name|path>", "playbook to run (default: the inventory's cluster.mode)")
+    .option("--limit <hosts>", "only these hosts (comma-separated names)")
+    .option("--concurrency <n>", "hosts worked on in parallel", "10")
+    .option("--json", "newline-delimited JSON events on stdout, nothing else", false)
+    .option("-y, --yes", "apply without asking (up on a terminal asks first)", false)
+    .option("-v, --verbose", "long error details, diffs and timings", false)
+    .option("--accept-new-host-keys", "trust and record host keys not yet in known_hosts (TOFU)", false)
+    .option("--ask-sudo-pass", "ask once for the sudo password of non-root users", false);
+}
+
+export function buildProgram(result: { code: number }): Command {
+  const program = new Command("haprov")
+    .description("Agentless SSH provisioning of highly available Kubernetes control planes.")
+    .addHelpText("after", EXIT_CODES)
+    .showHelpAfterError()
+    .exitOverride();
+  const action = (fn: (o: CommonOptions) => Promise<number>) => async (o: CommonOptions) => {
+    result.code = await fn(o);
+  };
+  common(
+    program.command("up").description("converge every host to the playbook (asks first on a terminal)"),
+  ).action(action((o) => runCommand("up", o)));
+  common(
+    program
+      .command("plan")
+      .description("read state and show what up would change, with diffs; writes nothing"),
+  ).action(action((o) => runCommand("plan", o)));
+  common(program.command("validate").description("check inventory and playbook; contacts no host")).action(
+    action(validateCommand),
+  );
+  common(
+    program.command("render").description("print the files each host would get; contacts no host"),
+  ).action(action(renderCommand));
+  common(
+    program.command("status").description("per host: SSH reachability, OS, and the playbook's services"),
+  ).action(action(statusCommand));
+  program
+    .command("version")
+    .description("print haprov's version")
+    .addOption(new Option("--json", "as JSON"))
+    .action((o: { json?: boolean }) => {
+      out(
+        o.json
+          ? `${JSON.stringify({ event: "version", version: pkg.version, node: process.version })}\n`
+          : `haprov ${pkg.version} (node ${process.version})\n`,
+      );
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const result = { code: ExitCode.ok as number };
+  const program = buildProgram(result);
+  const verbose = argv.includes("-v") || argv.includes("--verbose");
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return ExitCode.invalidInput;
+    }
+    await program.parseAsync(argv, { from: "user" });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version"
+        ? ExitCode.ok
+        : ExitCode.invalidInput;
+    }
+    if (e instanceof InputError) {
+      err(`${e.message}\n`);
+      return ExitCode.invalidInput;
+    }
+    printError(e, undefined, verbose);
+    return ExitCode.stepFailed;
+  }
+}

@@ -1,0 +1,60 @@
+import type { EventListener, RunEvent, RunSummary } from "../core/events.js";
+import { ExitCode } from "../core/exit-codes.js";
+import { errorDetail } from "../core/errors.js";
+import { redactingBus } from "./render/bus.js";
+import { jsonRenderer } from "./render/json.js";
+import { plainRenderer } from "./render/plain.js";
+import { ttyRenderer } from "./render/tty.js";
+import type { Redactor } from "../core/secret.js";
+
+export type OutputMode = "tty" | "plain" | "json";
+
+export function outputMode(json: boolean): OutputMode {
+  if (json) return "json";
+  return process.stdout.isTTY && process.env.CI !== "true" ? "tty" : "plain";
+}
+
+export const out = (s: string) => void process.stdout.write(s);
+export const err = (s: string) => void process.stderr.write(s);
+
+/** Picks the renderer and wraps it in the redacting bus. `done` waits for the display to finish. */
+export function makeOutput(
+  mode: OutputMode,
+  redactor: Redactor,
+  opts: { verbose: boolean; showDiffs: boolean; extra?: EventListener[] },
+): { emit: EventListener; done(): Promise<void> } {
+  const extra = opts.extra ?? [];
+  if (mode === "json")
+    return { emit: redactingBus(redactor, [jsonRenderer(out), ...extra]), done: async () => {} };
+  if (mode === "plain") {
+    return { emit: redactingBus(redactor, [plainRenderer(out, opts), ...extra]), done: async () => {} };
+  }
+  const tty = ttyRenderer(out);
+  const details: string[] = [];
+  const collect: EventListener = (e: RunEvent) => {
+    if (opts.verbose && e.kind === "step" && e.detail) details.push(`${e.host} ${e.step}:\n${e.detail}`);
+  };
+  return {
+    emit: redactingBus(redactor, [tty.listener, collect, ...extra]),
+    async done() {
+      await tty.done();
+      for (const d of details) err(`${d}\n`);
+    },
+  };
+}
+
+export function exitCodeFor(s: RunSummary): ExitCode {
+  if (s.interrupted) return ExitCode.interrupted;
+  const hosts = Object.values(s.hosts);
+  if (hosts.some((h) => h.failed > 0 || h.unreachable)) return ExitCode.stepFailed;
+  if (s.dryRun && hosts.some((h) => h.changed > 0)) return ExitCode.planHasChanges;
+  return ExitCode.ok;
+}
+
+export function printError(e: unknown, redactor: Redactor | undefined, verbose: boolean): void {
+  const text = verbose ? errorDetail(e) : e instanceof Error ? e.message : String(e);
+  const hint =
+    !verbose && e && typeof e === "object" && "hint" in e && e.hint ? `\nhint: ${String(e.hint)}` : "";
+  const msg = `haprov: ${text}${hint}\n`;
+  err(redactor ? redactor.redact(msg) : msg);
+}

@@ -1,0 +1,84 @@
+import { InputError } from "../core/errors.js";
+import type { HostSpec, Role } from "../core/host.js";
+import type { BoundStep } from "../core/step.js";
+import type { CompiledPlaybook } from "../engine/model.js";
+import { command } from "../core/quote.js";
+import { unitName } from "../facts/service.js";
+import { STEP_TYPES } from "../steps/index.js";
+import type { LoadedPlaybook } from "./load.js";
+
+/**
+ * Binds a loaded playbook to hosts: selectors become host names (in inventory order, then cut by
+ * --limit), step parameters become BoundSteps, handlers become commands with a health check.
+ */
+export function compilePlaybook(
+  pb: LoadedPlaybook,
+  allHosts: HostSpec[],
+  limit: string[] | undefined,
+): CompiledPlaybook {
+  if (limit) {
+    const unknown = limit.filter((n) => !allHosts.some((h) => h.name === n));
+    if (unknown.length > 0) {
+      throw new InputError([
+        {
+          location: undefined,
+          path: "--limit",
+          message: `unknown host(s): ${unknown.join(", ")}`,
+          severity: "error",
+        },
+      ]);
+    }
+  }
+  const inLimit = (n: string) => !limit || limit.includes(n);
+  return {
+    name: pb.data.name,
+    phases: pb.data.phases.map((phase, pi) => ({
+      name: phase.name,
+      hosts: select(phase.hosts, allHosts, pb.file, pi).filter(inLimit),
+      requires: phase.requires,
+      steps: (pb.steps[pi] ?? []).map((s): BoundStep => {
+        const type = STEP_TYPES[s.type]!;
+        return {
+          name: s.name,
+          type: s.type,
+          notify: s.notify,
+          facts: (ctx) => type.facts(s.params as never, ctx),
+          plan: (facts, ctx) => type.plan(s.params as never, facts, ctx),
+          files: (ctx) => type.files?.(s.params as never, ctx) ?? [],
+        };
+      }),
+      handlers: phase.handlers.map((h) =>
+        h.service !== undefined
+          ? {
+              name: h.name,
+              run: command("systemctl", h.action, unitName(h.service)),
+              verify: command("systemctl", "is-active", "--quiet", unitName(h.service)),
+              serial: h.serial,
+            }
+          : { name: h.name, run: h.run!, ...(h.verify ? { verify: h.verify } : {}), serial: h.serial },
+      ),
+    })),
+  };
+}
+
+function select(sel: string | string[], hosts: HostSpec[], file: string, pi: number): string[] {
+  if (Array.isArray(sel)) {
+    const missing = sel.filter((n) => !hosts.some((h) => h.name === n));
+    if (missing.length > 0) {
+      throw new InputError([
+        {
+          location: undefined,
+          path: `${file}: phases[${pi}].hosts`,
+          message: `names host(s) not in the inventory: ${missing.join(", ")}`,
+          severity: "error",
+        },
+      ]);
+    }
+    return hosts.filter((h) => sel.includes(h.name)).map((h) => h.name);
+  }
+  if (sel === "all") return hosts.map((h) => h.name);
+  const first = /^first\((.+)\)$/.exec(sel);
+  const role = (first ? first[1] : sel) as Role;
+  const matching = hosts.filter((h) => h.roles.includes(role)).map((h) => h.name);
+  return first ? matching.slice(0, 1) : matching;
+}

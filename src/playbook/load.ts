@@ -1,0 +1,112 @@
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InputError, type InputIssue } from "../core/errors.js";
+import { displayPath, YamlSource } from "../config/yaml-source.js";
+import { fromZod } from "../config/zod-issues.js";
+import { STEP_TYPES } from "../steps/index.js";
+import { PlaybookFile } from "./schema.js";
+
+/** The playbooks shipped with haprov (package root /playbooks). */
+export const BUILTIN_PLAYBOOKS = resolve(dirname(fileURLToPath(import.meta.url)), "../../playbooks");
+
+export interface ParsedStep {
+  name: string;
+  type: string;
+  params: unknown;
+  notify: string[];
+}
+export interface LoadedPlaybook {
+  file: string;
+  data: PlaybookFile;
+  steps: ParsedStep[][];
+}
+
+/** NAME → ./playbooks/NAME.yaml, then haprov's own playbooks/NAME.yaml; anything with a / or .yaml is a path. */
+export function resolvePlaybook(ref: string, cwd = process.cwd()): string {
+  if (ref.includes("/") || /\.ya?ml$/.test(ref)) return isAbsolute(ref) ? ref : resolve(cwd, ref);
+  for (const dir of [join(cwd, "playbooks"), BUILTIN_PLAYBOOKS]) {
+    const f = join(dir, `${ref}.yaml`);
+    if (existsSync(f)) return f;
+  }
+  throw new InputError([
+    {
+      location: undefined,
+      path: "",
+      message: `no playbook named "${ref}" (looked in ./playbooks and ${BUILTIN_PLAYBOOKS}); give --playbook NAME or a path`,
+      severity: "error",
+    },
+  ]);
+}
+
+/** Parses and validates a playbook, including every step's parameters, with file:line:col errors. */
+export async function loadPlaybook(file: string, cwd = process.cwd()): Promise<LoadedPlaybook> {
+  const display = displayPath(cwd, file);
+  const { source, issues } = await YamlSource.read(file, display).catch((e: NodeJS.ErrnoException) => {
+    throw new InputError([
+      {
+        location: undefined,
+        path: "",
+        message: `cannot read playbook ${display}: ${e.code ?? e.message}`,
+        severity: "error",
+      },
+    ]);
+  });
+  if (issues.some((i) => i.severity === "error")) throw new InputError(issues);
+  const parsed = PlaybookFile.safeParse(source.toJS());
+  const locate = (path: readonly PropertyKey[], key?: string) => source.locate(path, key);
+  if (!parsed.success) throw new InputError(fromZod(parsed.error, locate));
+
+  const problems: InputIssue[] = [];
+  const err = (path: PropertyKey[], message: string, key?: string) =>
+    problems.push({
+      location: locate(path, key),
+      path: path.map(String).join("."),
+      message,
+      severity: "error",
+    });
+  const steps = parsed.data.phases.map((phase, pi) => {
+    const handlerNames = new Set(phase.handlers.map((h) => h.name));
+    return phase.steps.flatMap((entry, si): ParsedStep[] => {
+      const base = ["phases", pi, "steps", si];
+      const typeKeys = Object.keys(entry).filter((k) => k !== "name" && k !== "notify");
+      const unknown = typeKeys.filter((k) => !(k in STEP_TYPES));
+      for (const k of unknown)
+        err(base, `unknown step type "${k}" (expected one of: ${Object.keys(STEP_TYPES).join(", ")})`, k);
+      if (unknown.length > 0) return [];
+      if (typeKeys.length !== 1) {
+        err(
+          base,
+          `expected exactly one step type key, found ${typeKeys.length === 0 ? "none" : typeKeys.join(", ")}`,
+        );
+        return [];
+      }
+      const type = typeKeys[0]!;
+      const stepType = STEP_TYPES[type]!;
+      const params = stepType.params.safeParse((entry as Record<string, unknown>)[type]);
+      if (!params.success) {
+        problems.push(
+          ...fromZod(params.error, (p, k) => locate([...base, type, ...p], k)).map((i) => ({
+            ...i,
+            path: `phases[${pi}].steps[${si}].${type}${i.path ? `.${i.path}` : ""}`,
+          })),
+        );
+        return [];
+      }
+      entry.notify.forEach((n, ni) => {
+        if (!handlerNames.has(n))
+          err([...base, "notify", ni], `notifies "${n}", which is not a handler of phase "${phase.name}"`);
+      });
+      return [
+        {
+          name: entry.name ?? stepType.describe(params.data as never),
+          type,
+          params: params.data,
+          notify: entry.notify,
+        },
+      ];
+    });
+  });
+  if (problems.length > 0) throw new InputError(problems);
+  return { file: display, data: parsed.data, steps };
+}

@@ -1,0 +1,46 @@
+import { z } from "zod";
+
+const selector = z.union([
+  z.string().regex(/^(all|control-plane|worker|lb|etcd|first\((control-plane|worker|lb|etcd)\))$/, {
+    error: "expected all, a role (control-plane, worker, lb, etcd), first(ROLE), or a list of host names",
+  }),
+  z.array(z.string().min(1)).min(1),
+]);
+
+export const HandlerEntry = z
+  .strictObject({
+    name: z.string().min(1),
+    service: z
+      .string()
+      .regex(/^[A-Za-z0-9@_.\-]+$/, { error: "expected a systemd unit name" })
+      .optional()
+      .describe("Unit to restart or reload; haprov then waits until it is active again"),
+    action: z.enum(["restart", "reload"], { error: "expected restart or reload" }).default("restart"),
+    run: z.string().min(1).optional().describe("Or: any command (for things that are not systemd units)"),
+    verify: z.string().min(1).optional().describe("With run: read-only command polled until it exits 0"),
+    serial: z.boolean().default(false).describe("One host at a time, after every host finished the phase"),
+  })
+  .refine((h) => (h.service === undefined) !== (h.run === undefined), {
+    error: "expected exactly one of service or run",
+  });
+
+/** A step entry: `name`, `notify`, and exactly one step-type key (checked in load.ts). */
+export const StepEntry = z.looseObject({
+  name: z.string().min(1).optional(),
+  notify: z.array(z.string().min(1)).default([]),
+});
+
+export const PhaseEntry = z.strictObject({
+  name: z.string().min(1),
+  hosts: selector.default("all"),
+  requires: z.enum(["all", "any"], { error: "expected all or any" }).default("all"),
+  steps: z.array(StepEntry).default([]),
+  handlers: z.array(HandlerEntry).default([]),
+});
+
+export const PlaybookFile = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  phases: z.array(PhaseEntry).min(1, { error: "expected at least one phase" }),
+});
+export type PlaybookFile = z.infer<typeof PlaybookFile>;
