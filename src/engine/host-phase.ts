@@ -11,6 +11,12 @@ import { clearPending, pendingHandlers, recordPending } from "./pending.js";
 import type { Tally } from "./tally.js";
 import type { RunValues } from "./values.js";
 
+const NO_FACTS: FactReader = {
+  get: (fact) => {
+    throw new Error(`fact ${fact.key} was not read`);
+  },
+};
+
 export interface HostPhaseDeps {
   conn: HostConnection;
   host: HostSpec;
@@ -40,6 +46,7 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
     const c = ctx();
     const list = phase.steps.slice(from).flatMap((s) => s.facts(c));
     if (phase.handlers.length > 0) list.push(pendingHandlers);
+    if (list.length === 0) return NO_FACTS; // nothing to read: no round trip
     const batch = buildBatch(list);
     const res = await d.conn.exec(batch.script);
     if (res.code !== 0)

@@ -1,0 +1,252 @@
+import { describe, expect, it } from "vitest";
+import { change } from "../../src/core/action.js";
+import type { RunEvent } from "../../src/core/events.js";
+import type { HostSpec } from "../../src/core/host.js";
+import { Redactor } from "../../src/core/secret.js";
+import type { BoundStep, StepContext } from "../../src/core/step.js";
+import { interpolate } from "../../src/core/interpolate.js";
+import type { CompiledPhase, HandlerDef } from "../../src/engine/model.js";
+import { runPlaybook, type RunOptions } from "../../src/engine/run.js";
+import { RunValues } from "../../src/engine/values.js";
+import { redactingBus } from "../../src/cli/render/bus.js";
+import { jsonRenderer } from "../../src/cli/render/json.js";
+import { FakeHost } from "../helpers/fake-host.js";
+import { failingStep, setStep } from "../helpers/fake-steps.js";
+
+function spec(name: string): HostSpec {
+  return { name, address: `10.0.0.${name.slice(-1)}`, roles: ["control-plane"], vars: {}, ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined } };
+}
+
+function lab(names = ["h1", "h2", "h3"]) {
+  const clock = { seq: 0 };
+  const hosts = new Map(names.map((n) => [n, new FakeHost(n, clock)]));
+  return { clock, hosts, specs: names.map(spec) };
+}
+
+const handler = (name: string, serial = false): HandlerDef => ({ name, run: `RESTART ${name}`, serial });
+const phase = (name: string, hosts: string[], steps: BoundStep[], extra: Partial<CompiledPhase> = {}): CompiledPhase => ({
+  name,
+  hosts,
+  requires: "all",
+  steps,
+  handlers: [],
+  ...extra,
+});
+
+async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partial<RunOptions> = {}) {
+  const events: RunEvent[] = [];
+  const redactor = new Redactor();
+  const summary = await runPlaybook({
+    command: "up",
+    playbook: { name: "test", phases },
+    hosts: l.specs,
+    connect: async (h) => l.hosts.get(h.name)!,
+    context: (host, registered): StepContext => ({
+      host,
+      interpolate: (t) => interpolate(t, { registered }),
+      renderTemplate: () => "",
+    }),
+    values: new RunValues(redactor),
+    dryRun: false,
+    concurrency: 10,
+    emit: (e) => events.push(e),
+    ...o,
+  });
+  return { summary, events, redactor };
+}
+const steps = (events: RunEvent[]) => events.filter((e): e is Extract<RunEvent, { kind: "step" }> => e.kind === "step");
+
+describe("engine", () => {
+  it("converges, then a rerun changes nothing and reads each phase's state in one round trip", async () => {
+    const l = lab();
+    const phases = [phase("one", ["h1", "h2", "h3"], [setStep("a", "1"), setStep("b", "2")]), phase("two", ["h1", "h2", "h3"], [setStep("c", "3")])];
+    const first = await run(l, phases);
+    expect(Object.values(first.summary.hosts).map((t) => t.changed)).toEqual([3, 3, 3]);
+    for (const h of l.hosts.values()) expect(Object.fromEntries(h.state)).toEqual({ a: "1", b: "2", c: "3" });
+
+    for (const h of l.hosts.values()) {
+      h.batches = 0;
+      h.commands.length = 0;
+    }
+    const second = await run(l, phases);
+    expect(Object.values(second.summary.hosts).map((t) => [t.ok, t.changed])).toEqual([[3, 0], [3, 0], [3, 0]]);
+    for (const h of l.hosts.values()) {
+      expect(h.batches).toBe(2); // one per phase
+      expect(h.commands).toEqual([]); // nothing but reads
+    }
+    expect(steps(second.events).every((e) => e.message.includes("already"))).toBe(true);
+  });
+
+  it("re-reads state after a change, before planning the next step", async () => {
+    const l = lab(["h1"]);
+    // Step 2 wants the same key as step 1: with stale facts it would change it again.
+    await run(l, [phase("p", ["h1"], [setStep("a", "1"), setStep("a", "1")])]);
+    const h = l.hosts.get("h1")!;
+    expect(h.commands.map((c) => c.cmd)).toEqual(["SET a 1"]);
+    expect(h.batches).toBe(2);
+  });
+
+  it("treats phases as barriers across hosts", async () => {
+    const l = lab();
+    l.hosts.get("h1")!.delayMs = 20; // the slow host must still finish phase one before anyone starts two
+    await run(l, [phase("one", ["h1", "h2", "h3"], [setStep("a", "1")]), phase("two", ["h1", "h2", "h3"], [setStep("b", "1")])]);
+    const all = [...l.hosts.values()].flatMap((h) => h.commands);
+    const lastOne = Math.max(...all.filter((c) => c.cmd.startsWith("SET a")).map((c) => c.seq));
+    const firstTwo = Math.min(...all.filter((c) => c.cmd.startsWith("SET b")).map((c) => c.seq));
+    expect(lastOne).toBeLessThan(firstTwo);
+  });
+
+  it("a failed step skips the rest of that host's steps; a phase needing all hosts does not start", async () => {
+    const l = lab();
+    l.hosts.get("h2")!.failOn = /^FAIL/;
+    const failing = failingStep();
+    // Only h2's command fails (the others' FAIL command succeeds in the fake).
+    const { summary, events } = await run(l, [
+      phase("one", ["h1", "h2", "h3"], [setStep("a", "1"), failing, setStep("b", "1")]),
+      phase("two", ["h1", "h2", "h3"], [setStep("c", "1")]),
+      phase("three", ["h1", "h2", "h3"], [setStep("d", "1")], { requires: "any" }),
+    ]);
+    const h2 = steps(events).filter((e) => e.host === "h2" && e.phase === "one");
+    expect(h2.map((e) => e.status)).toEqual(["changed", "failed", "skipped"]);
+    expect(h2[1]!.message).toMatch(/failed on h2/);
+    expect(l.hosts.get("h1")!.state.get("b")).toBe("1"); // other hosts finished the phase
+    expect(summary.skippedPhases).toEqual([{ phase: "two", reason: expect.stringMatching(/h2 failed/) }]);
+    expect(l.hosts.get("h1")!.state.has("c")).toBe(false);
+    // requires: any runs on the healthy hosts only
+    expect(l.hosts.get("h1")!.state.get("d")).toBe("1");
+    expect(l.hosts.get("h2")!.state.has("d")).toBe(false);
+    expect(summary.failures).toEqual([{ host: "h2", phase: "one", step: "explode", message: expect.any(String) }]);
+    expect(summary.hosts.h2).toMatchObject({ failed: 1, changed: 1 });
+  });
+
+  it("runs a handler once per host, only when a notifying step changed", async () => {
+    const l = lab(["h1", "h2"]);
+    l.hosts.get("h2")!.state.set("a", "1").set("b", "1"); // h2 already converged
+    const p = phase("p", ["h1", "h2"], [setStep("a", "1", ["restart x"]), setStep("b", "1", ["restart x"])], { handlers: [handler("restart x")] });
+    const { events } = await run(l, [p]);
+    const restarts = (h: string) => l.hosts.get(h)!.commands.filter((c) => c.cmd.startsWith("RESTART")).length;
+    expect(restarts("h1")).toBe(1);
+    expect(restarts("h2")).toBe(0);
+    expect(events.filter((e) => e.kind === "handler")).toHaveLength(1);
+    expect(l.hosts.get("h1")!.pending.size).toBe(0); // record cleared once it ran
+  });
+
+  it("a handler owed by a run that failed before it ran is performed by the next run", async () => {
+    const l = lab(["h1"]);
+    const h = l.hosts.get("h1")!;
+    h.failOn = /^FAIL/;
+    const withFailure = phase("p", ["h1"], [setStep("a", "1", ["restart x"]), failingStep()], { handlers: [handler("restart x")] });
+    await run(l, [withFailure]);
+    expect(h.commands.some((c) => c.cmd.startsWith("RESTART"))).toBe(false);
+    expect(h.pending.size).toBe(1); // recorded on the host before the change was made
+
+    h.failOn = undefined;
+    h.commands.length = 0;
+    const fixed = phase("p", ["h1"], [setStep("a", "1", ["restart x"])], { handlers: [handler("restart x")] });
+    const { events } = await run(l, [fixed]);
+    expect(steps(events).map((e) => e.status)).toEqual(["ok"]);
+    expect(h.commands.map((c) => c.cmd)).toEqual(["RESTART restart x && rm -f /var/lib/haprov/pending-handlers/cmVzdGFydCB4"]);
+    expect(h.pending.size).toBe(0);
+
+    // and only once: a third run has nothing owed
+    h.commands.length = 0;
+    await run(l, [fixed]);
+    expect(h.commands).toEqual([]);
+  });
+
+  it("serial handlers run one host at a time after every host finished the phase, in the given order", async () => {
+    const l = lab();
+    const p = phase("p", ["h1", "h2", "h3"], [setStep("a", "1", ["roll"]), setStep("b", "1")], { handlers: [handler("roll", true)] });
+    const { events } = await run(l, [p], { orderSerial: async (_p, hosts) => [...hosts].reverse() });
+    const all = [...l.hosts.values()].flatMap((h) => h.commands.map((c) => ({ ...c, host: h.host })));
+    const rolls = all.filter((c) => c.cmd.startsWith("RESTART")).sort((a, b) => a.seq - b.seq);
+    expect(rolls.map((r) => r.host)).toEqual(["h3", "h2", "h1"]);
+    const lastStep = Math.max(...all.filter((c) => c.cmd.startsWith("SET")).map((c) => c.seq));
+    expect(rolls[0]!.seq).toBeGreaterThan(lastStep);
+    expect(events.filter((e) => e.kind === "handler").map((e) => (e as { host: string }).host)).toEqual(["h3", "h2", "h1"]);
+  });
+
+  it("plan (dry-run) executes nothing, writes nothing and reports what would change", async () => {
+    const l = lab(["h1"]);
+    const h = l.hosts.get("h1")!;
+    h.pending.add(Buffer.from("restart x").toString("base64url"));
+    const p = phase("p", ["h1"], [setStep("a", "1", ["restart x"])], { handlers: [handler("restart x")] });
+    const { summary, events } = await run(l, [p], { dryRun: true });
+    expect(h.commands).toEqual([]);
+    expect(h.state.size).toBe(0);
+    expect(steps(events)[0]).toMatchObject({ status: "changed", message: "would a unset → 1" });
+    expect(events.find((e) => e.kind === "handler")).toMatchObject({ status: "changed", message: "would run restart x" });
+    expect(summary.dryRun).toBe(true);
+    expect(h.pending.size).toBe(1);
+  });
+
+  it("after Ctrl-C no new step starts and the recap says interrupted", async () => {
+    const l = lab(["h1"]);
+    const controller = new AbortController();
+    const stopAfterFirst: BoundStep = { ...setStep("a", "1"), plan: (f, c) => (controller.abort(), setStep("a", "1").plan(f, c)) };
+    const { summary, events } = await run(l, [phase("p", ["h1"], [stopAfterFirst, setStep("b", "1")]), phase("q", ["h1"], [setStep("c", "1")])], { signal: controller.signal });
+    expect(steps(events).map((e) => e.status)).toEqual(["changed", "skipped"]);
+    expect(l.hosts.get("h1")!.state.get("a")).toBe("1"); // the running step finished
+    expect(summary.interrupted).toBe(true);
+    expect(summary.skippedPhases).toEqual([{ phase: "q", reason: "interrupted" }]);
+  });
+
+  it("an unreachable host fails the run without touching the others' later phases", async () => {
+    const l = lab();
+    const { summary, events } = await run(l, [phase("p", ["h1", "h2", "h3"], [setStep("a", "1")])], {
+      connect: async (h) => {
+        if (h.name === "h3") throw new Error("h3: cannot reach 10.0.0.3:22: ECONNREFUSED");
+        return l.hosts.get(h.name)!;
+      },
+    });
+    expect(summary.hosts.h3).toMatchObject({ unreachable: true });
+    expect(events.find((e) => e.kind === "connect" && !e.ok)).toMatchObject({ host: "h3", error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(summary.skippedPhases[0]?.reason).toMatch(/h3 failed or unreachable/);
+    expect(l.hosts.get("h1")!.state.size).toBe(0);
+  });
+
+  it("values flow between hosts in memory, and secret ones are masked in every event", async () => {
+    const l = lab(["h1", "h2"]);
+    const produce: BoundStep = {
+      name: "make token",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: () => change("make token", [{ kind: "exec", command: "ECHO tok-9f8e7d6c5b4a", register: { name: "token", secret: true } }]),
+      files: () => [],
+    };
+    const consume: BoundStep = {
+      name: "use token",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: (_f, ctx) => change(`join with ${ctx.interpolate("{{ registered.token }}")}`, [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
+      files: () => [],
+    };
+    const lines: string[] = [];
+    const redactor = new Redactor();
+    const values = new RunValues(redactor);
+    await run(l, [phase("init", ["h1"], [produce]), phase("join", ["h2"], [consume])], {
+      values,
+      emit: redactingBus(redactor, [jsonRenderer((s) => lines.push(s))]),
+    });
+    expect(l.hosts.get("h2")!.commands.map((c) => c.cmd)).toEqual(["JOIN tok-9f8e7d6c5b4a"]);
+    const output = lines.join("");
+    expect(output).toContain("join with ***");
+    expect(output).not.toContain("tok-9f8e7d6c5b4a");
+  });
+
+  it("in plan, a value only known at apply time is an explicit unknown, not a fake string", async () => {
+    const l = lab(["h1"]);
+    const consume: BoundStep = {
+      name: "use token",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: (_f, ctx) => change("join", [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
+      files: () => [],
+    };
+    const { events } = await run(l, [phase("p", ["h1"], [consume])], { dryRun: true });
+    expect(steps(events)[0]!.message).toMatch(/registered.token.*not known yet/);
+  });
+});
