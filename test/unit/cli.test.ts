@@ -1,0 +1,86 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+
+/** Runs the CLI in-process, capturing stdout/stderr. */
+async function cli(args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "haprov-cli-"));
+function inventory(text: string): string {
+  const f = join(dir, `inv-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(f, text);
+  return f;
+}
+// 192.0.2.0/24 is TEST-NET-1: nothing is contacted by these tests anyway (exit 3 comes first).
+const GOOD = `cluster: { name: t, mode: keepalived-haproxy, vip: 192.0.2.100, vrrpPassword: "\${T_VRRP}" }
+hosts:
+  - { name: a, address: 192.0.2.1, roles: [control-plane] }
+  - { name: b, address: 192.0.2.2, roles: [control-plane] }
+  - { name: c, address: 192.0.2.3, roles: [control-plane] }
+`;
+
+process.env.T_VRRP = "Zq8#pw77";
+
+describe("cli", () => {
+  it("--help documents every verb, the common flags and the exit codes", async () => {
+    const top = spawnSync(process.execPath, ["bin/haprov.js", "--help"], { encoding: "utf8" });
+    expect(top.status).toBe(0);
+    for (const verb of ["up", "plan", "validate", "render", "status", "version"]) expect(top.stdout).toMatch(new RegExp(`\\n  ${verb} `));
+    for (const code of ["0 ", "1 ", "2 ", "3 "]) expect(top.stdout).toContain(`\n  ${code}`);
+    const up = spawnSync(process.execPath, ["bin/haprov.js", "up", "--help"], { encoding: "utf8" });
+    for (const flag of ["--inventory", "--playbook", "--limit", "--concurrency", "--json", "--yes", "--verbose", "--accept-new-host-keys", "--ask-sudo-pass"]) {
+      expect(up.stdout).toContain(flag);
+    }
+  });
+
+  it("exit 3 with file:line:col for an invalid inventory, before contacting anything", async () => {
+    const f = inventory(GOOD.replace("192.0.2.2", "192.0.2.1"));
+    const r = await cli(["plan", "-i", f, "--playbook", "prepare"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/inv-\w+\.yaml:4:25: error: hosts\[1\]\.address: duplicate address "192.0.2.1"/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("exit 3 for usage errors", async () => {
+    expect((await cli(["plan"])).code).toBe(3);
+    expect((await cli(["frobnicate"])).code).toBe(3);
+    process.env.T_VRRP = "pw";
+    expect((await cli(["plan", "-i", inventory(GOOD), "--playbook", "prepare", "--concurrency", "0"])).code).toBe(3);
+    expect((await cli(["plan", "-i", inventory(GOOD), "--playbook", "prepare", "--limit", "zz"])).code).toBe(3);
+  });
+
+  it("validate --json reports the inventory and never prints a secret", async () => {
+    process.env.T_VRRP = "Zq8#pw77";
+    const r = await cli(["validate", "-i", inventory(GOOD), "--playbook", "prepare", "--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout.trim());
+    expect(doc).toMatchObject({ event: "validate", valid: true, mode: "keepalived-haproxy", hosts: [{ name: "a" }, { name: "b" }, { name: "c" }] });
+    expect(r.stdout + r.stderr).not.toContain("Zq8#pw77");
+  });
+
+  it("render prints each host's files with secrets masked", async () => {
+    process.env.T_VRRP = "Zq8#pw77";
+    const pb = join(dir, "secret-pb.yaml");
+    writeFileSync(pb, `name: s\nphases:\n  - name: p\n    steps:\n      - file: { path: /etc/x.conf, content: "pass {{ cluster.vrrpPassword }} on {{ host.name }}\\n", mode: "0600" }\n`);
+    const r = await cli(["render", "-i", inventory(GOOD), "--playbook", pb, "--limit", "b"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("### b: /etc/x.conf (0600 root:root)\npass *** on b\n\n");
+  });
+});
