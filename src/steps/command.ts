@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { change, noop } from "../core/action.js";
 import { commandSucceeds, pathExists } from "../facts/file-state.js";
-import type { StepType } from "./step.js";
+import type { StepContext, StepType } from "./step.js";
 
 export const CommandParams = z.strictObject({
   run: z.string().min(1).describe("Shell command; {{ values }} are interpolated (and quoted by you)"),
@@ -16,6 +16,14 @@ export const CommandParams = z.strictObject({
   timeoutMs: z.number().int().min(1000).optional(),
 });
 export type CommandParams = z.infer<typeof CommandParams>;
+
+function guards(p: CommandParams, ctx: StepContext): CommandParams {
+  return {
+    ...p,
+    ...(p.creates ? { creates: ctx.interpolate(p.creates) } : {}),
+    ...(p.unless ? { unless: ctx.interpolate(p.unless) } : {}),
+  };
+}
 
 /** For the few things with no state to read. Without a guard it runs (and counts as changed) every time. */
 export const commandStep: StepType<CommandParams> = {

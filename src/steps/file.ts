@@ -37,6 +37,11 @@ export const FileParams = z
   });
 export type FileParams = z.infer<typeof FileParams>;
 
+/** The path with `{{ host.name }}`-style values filled in (per-host paths). */
+function pathOf(p: FileParams, ctx: StepContext): string {
+  return ctx.interpolate(p.path);
+}
+
 export function desiredContent(p: FileParams, ctx: StepContext): string {
   return p.template !== undefined ? ctx.renderTemplate(p.template) : ctx.interpolate(p.content ?? "");
 }
@@ -45,10 +50,10 @@ export const fileStep: StepType<FileParams> = {
   type: "file",
   params: FileParams,
   describe: (p) => `file ${p.path}`,
-  facts: (p) => [fileState(p.path, !p.secret), pathExists(dirname(p.path))],
+  facts: (p, ctx) => [fileState(pathOf(p, ctx), !p.secret), pathExists(dirname(pathOf(p, ctx)))],
   files: (p, ctx) => [
     {
-      path: p.path,
+      path: pathOf(p, ctx),
       mode: p.mode.padStart(4, "0"),
       owner: p.owner,
       group: p.group,
@@ -56,7 +61,8 @@ export const fileStep: StepType<FileParams> = {
       secret: p.secret,
     },
   ],
-  plan(p, facts, ctx) {
+  plan(params, facts, ctx) {
+    const p = { ...params, path: pathOf(params, ctx) };
     const want = Buffer.from(desiredContent(p, ctx));
     const wantHash = createHash("sha256").update(want).digest("hex");
     const wantMode = p.mode.padStart(4, "0");

@@ -25,6 +25,8 @@ export class SshConnection implements HostConnection {
   private readonly channels = pLimit(MAX_EXEC_CHANNELS);
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private closed = false;
+  /** Rejects when the connection drops: pending SFTP calls would otherwise never settle. */
+  private readonly lost: Promise<never>;
 
   constructor(
     readonly host: string,
@@ -33,9 +35,13 @@ export class SshConnection implements HostConnection {
     private readonly sudoPassword: Secret | undefined,
     private readonly stats: TransportStats,
   ) {
-    client.on("close", () => {
-      this.closed = true;
+    this.lost = new Promise<never>((_, reject) => {
+      client.on("close", () => {
+        this.closed = true;
+        reject(new HaprovError(`connection to ${host} lost`));
+      });
     });
+    this.lost.catch(() => undefined);
   }
 
   get isRoot(): boolean {
@@ -74,11 +80,19 @@ export class SshConnection implements HostConnection {
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let code: number | null = null;
-        let timedOut = false;
+        let settled = false;
+        const finish = (c: number | null, stderr: string) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          done(c, Buffer.concat(out).toString(), stderr);
+        };
+        // On timeout: answer now (the channel's close would wait for the remote process), and
+        // ask sshd to kill it and close the channel.
         const timer = setTimeout(() => {
-          timedOut = true;
           stream.signal("KILL");
           stream.close();
+          finish(null, `${Buffer.concat(errOut).toString()}\ntimed out after ${timeoutMs / 1000}s`);
         }, timeoutMs);
         stream.on("data", (d: Buffer) => out.push(d));
         stream.stderr.on("data", (d: Buffer) => errOut.push(d));
@@ -86,17 +100,8 @@ export class SshConnection implements HostConnection {
           code = c;
         });
         stream.on("close", () => {
-          clearTimeout(timer);
           const stderr = Buffer.concat(errOut).toString();
-          done(
-            timedOut ? null : code,
-            Buffer.concat(out).toString(),
-            timedOut
-              ? `${stderr}\ntimed out after ${timeoutMs / 1000}s`
-              : code === null && this.closed
-                ? `${stderr}\nconnection lost`
-                : stderr,
-          );
+          finish(code, code === null && this.closed ? `${stderr}\nconnection lost` : stderr);
         });
         if (stdin !== undefined) stream.end(stdin);
         else stream.end();
@@ -144,7 +149,10 @@ export class SshConnection implements HostConnection {
   private async sftpWrite(remote: string, content: Buffer): Promise<void> {
     const sftp = await this.sftp();
     const call = <T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void) =>
-      new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+      Promise.race([
+        new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v)))),
+        this.lost,
+      ]);
     const handle = await call<Buffer>((cb) => sftp.open(remote, "w", { mode: 0o600 }, cb));
     try {
       let offset = 0;

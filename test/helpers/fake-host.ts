@@ -53,7 +53,8 @@ export class FakeHost implements HostConnection {
   }
 
   private answerBatch(script: string): string {
-    const re = /printf '\\n%s\\n' '(@@haprov-(\w+)-\d+-begin)'\n\( ([\s\S]*?)\n\)\nprintf '\\n@@haprov-\w+-end %d\\n' "\$\?"/g;
+    const re =
+      /printf '\\n%s\\n' '(@@haprov-(\w+)-\d+-begin)'\n\( ([\s\S]*?)\n\)\nprintf '\\n@@haprov-\w+-end %d\\n' "\$\?"/g;
     let out = "";
     for (const m of script.matchAll(re)) {
       const [, begin, nonce, fact] = m;
@@ -65,8 +66,12 @@ export class FakeHost implements HostConnection {
 
   private answer(fact: string): { stdout: string; code: number } {
     const f = /^FACT (\S+)$/.exec(fact);
-    if (f) return this.state.has(f[1]!) ? { stdout: `${this.state.get(f[1]!)}\n`, code: 0 } : { stdout: "", code: 1 };
-    if (fact === `ls -1 ${PENDING_DIR}`) return { stdout: [...this.pending].join("\n"), code: this.pending.size ? 0 : 2 };
+    if (f)
+      return this.state.has(f[1]!)
+        ? { stdout: `${this.state.get(f[1]!)}\n`, code: 0 }
+        : { stdout: "", code: 1 };
+    if (fact === `ls -1 ${PENDING_DIR}`)
+      return { stdout: [...this.pending].join("\n"), code: this.pending.size ? 0 : 2 };
     throw new Error(`FakeHost: no answer for fact script ${fact}`);
   }
 }

@@ -3,7 +3,11 @@ import type { Fact } from "../../src/core/fact.js";
 import type { BoundStep } from "../../src/core/step.js";
 
 export function keyFact(key: string): Fact<string | undefined> {
-  return { key: `k:${key}`, script: `FACT ${key}`, parse: (out, code) => (code === 0 ? out.trim() : undefined) };
+  return {
+    key: `k:${key}`,
+    script: `FACT ${key}`,
+    parse: (out, code) => (code === 0 ? out.trim() : undefined),
+  };
 }
 
 /** A step that wants state[key] = value (fake-host's SET command). */
@@ -15,7 +19,9 @@ export function setStep(key: string, value: string, notify: string[] = []): Boun
     facts: () => [keyFact(key)],
     plan: (facts) => {
       const live = facts.get(keyFact(key));
-      return live === value ? noop(`${key} already ${value}`) : change(`${key} ${live ?? "unset"} → ${value}`, [{ kind: "exec", command: `SET ${key} ${value}` }]);
+      return live === value
+        ? noop(`${key} already ${value}`)
+        : change(`${key} ${live ?? "unset"} → ${value}`, [{ kind: "exec", command: `SET ${key} ${value}` }]);
     },
     files: () => [],
   };

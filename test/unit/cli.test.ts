@@ -42,10 +42,21 @@ describe("cli", () => {
   it("--help documents every verb, the common flags and the exit codes", async () => {
     const top = spawnSync(process.execPath, ["bin/haprov.js", "--help"], { encoding: "utf8" });
     expect(top.status).toBe(0);
-    for (const verb of ["up", "plan", "validate", "render", "status", "version"]) expect(top.stdout).toMatch(new RegExp(`\\n  ${verb} `));
+    for (const verb of ["up", "plan", "validate", "render", "status", "version"])
+      expect(top.stdout).toMatch(new RegExp(`\\n  ${verb} `));
     for (const code of ["0 ", "1 ", "2 ", "3 "]) expect(top.stdout).toContain(`\n  ${code}`);
     const up = spawnSync(process.execPath, ["bin/haprov.js", "up", "--help"], { encoding: "utf8" });
-    for (const flag of ["--inventory", "--playbook", "--limit", "--concurrency", "--json", "--yes", "--verbose", "--accept-new-host-keys", "--ask-sudo-pass"]) {
+    for (const flag of [
+      "--inventory",
+      "--playbook",
+      "--limit",
+      "--concurrency",
+      "--json",
+      "--yes",
+      "--verbose",
+      "--accept-new-host-keys",
+      "--ask-sudo-pass",
+    ]) {
       expect(up.stdout).toContain(flag);
     }
   });
@@ -62,8 +73,12 @@ describe("cli", () => {
     expect((await cli(["plan"])).code).toBe(3);
     expect((await cli(["frobnicate"])).code).toBe(3);
     process.env.T_VRRP = "pw";
-    expect((await cli(["plan", "-i", inventory(GOOD), "--playbook", "prepare", "--concurrency", "0"])).code).toBe(3);
-    expect((await cli(["plan", "-i", inventory(GOOD), "--playbook", "prepare", "--limit", "zz"])).code).toBe(3);
+    expect(
+      (await cli(["plan", "-i", inventory(GOOD), "--playbook", "prepare", "--concurrency", "0"])).code,
+    ).toBe(3);
+    expect((await cli(["plan", "-i", inventory(GOOD), "--playbook", "prepare", "--limit", "zz"])).code).toBe(
+      3,
+    );
   });
 
   it("validate --json reports the inventory and never prints a secret", async () => {
@@ -71,14 +86,22 @@ describe("cli", () => {
     const r = await cli(["validate", "-i", inventory(GOOD), "--playbook", "prepare", "--json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout.trim());
-    expect(doc).toMatchObject({ event: "validate", valid: true, mode: "keepalived-haproxy", hosts: [{ name: "a" }, { name: "b" }, { name: "c" }] });
+    expect(doc).toMatchObject({
+      event: "validate",
+      valid: true,
+      mode: "keepalived-haproxy",
+      hosts: [{ name: "a" }, { name: "b" }, { name: "c" }],
+    });
     expect(r.stdout + r.stderr).not.toContain("Zq8#pw77");
   });
 
   it("render prints each host's files with secrets masked", async () => {
     process.env.T_VRRP = "Zq8#pw77";
     const pb = join(dir, "secret-pb.yaml");
-    writeFileSync(pb, `name: s\nphases:\n  - name: p\n    steps:\n      - file: { path: /etc/x.conf, content: "pass {{ cluster.vrrpPassword }} on {{ host.name }}\\n", mode: "0600" }\n`);
+    writeFileSync(
+      pb,
+      `name: s\nphases:\n  - name: p\n    steps:\n      - file: { path: /etc/x.conf, content: "pass {{ cluster.vrrpPassword }} on {{ host.name }}\\n", mode: "0600" }\n`,
+    );
     const r = await cli(["render", "-i", inventory(GOOD), "--playbook", pb, "--limit", "b"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("### b: /etc/x.conf (0600 root:root)\npass *** on b\n\n");

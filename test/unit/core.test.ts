@@ -24,7 +24,11 @@ describe("Redactor and Secret", () => {
     r.add(new Secret("abcd1234-longer"));
     r.add("ab"); // too short to be a secret: ignored, or it would mask everything
     expect(r.redact("x abcd1234-longer y abcd1234 ab")).toBe("x *** y *** ab");
-    expect(r.redactDeep({ a: ["abcd1234"], b: { c: "zabcd1234z" }, n: 3 })).toEqual({ a: ["***"], b: { c: "z***z" }, n: 3 });
+    expect(r.redactDeep({ a: ["abcd1234"], b: { c: "zabcd1234z" }, n: 3 })).toEqual({
+      a: ["***"],
+      b: { c: "z***z" },
+      n: 3,
+    });
   });
   it("a Secret never prints itself", () => {
     const s = new Secret("hunter22");
@@ -37,7 +41,9 @@ describe("Redactor and Secret", () => {
 describe("interpolate", () => {
   const scope = { host: { name: "cp1", roles: ["a", "b"] }, registered: { t: "x" } };
   it("fills paths and refuses unknown ones", () => {
-    expect(interpolate("n={{ host.name }} r={{host.roles}} t={{ registered.t }}", scope)).toBe("n=cp1 r=a b t=x");
+    expect(interpolate("n={{ host.name }} r={{host.roles}} t={{ registered.t }}", scope)).toBe(
+      "n=cp1 r=a b t=x",
+    );
     expect(() => interpolate("{{ host.nmae }}", scope)).toThrow(/unknown value \{\{ host.nmae \}\}/);
     expect(() => interpolate("{{ registered.join }}", scope)).toThrow(UnknownValueError);
     expect(() => interpolate("{{ host }}", scope)).toThrow(/not a plain value/);
@@ -55,7 +61,22 @@ describe("atomic install script", () => {
     const run = (validate: { command: string; failOnStderr?: boolean } | undefined) => {
       writeFileSync(tmp, "new\n");
       try {
-        execFileSync("sh", ["-c", finalizeScript({ staging: tmp, tmp, path: live, mode: "0640", owner: "root", group: "root", validate })], { stdio: "pipe" });
+        execFileSync(
+          "sh",
+          [
+            "-c",
+            finalizeScript({
+              staging: tmp,
+              tmp,
+              path: live,
+              mode: "0640",
+              owner: "root",
+              group: "root",
+              validate,
+            }),
+          ],
+          { stdio: "pipe" },
+        );
         return 0;
       } catch (e) {
         return (e as { status: number }).status;

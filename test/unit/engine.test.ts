@@ -14,7 +14,13 @@ import { FakeHost } from "../helpers/fake-host.js";
 import { failingStep, setStep } from "../helpers/fake-steps.js";
 
 function spec(name: string): HostSpec {
-  return { name, address: `10.0.0.${name.slice(-1)}`, roles: ["control-plane"], vars: {}, ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined } };
+  return {
+    name,
+    address: `10.0.0.${name.slice(-1)}`,
+    roles: ["control-plane"],
+    vars: {},
+    ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined },
+  };
 }
 
 function lab(names = ["h1", "h2", "h3"]) {
@@ -24,7 +30,12 @@ function lab(names = ["h1", "h2", "h3"]) {
 }
 
 const handler = (name: string, serial = false): HandlerDef => ({ name, run: `RESTART ${name}`, serial });
-const phase = (name: string, hosts: string[], steps: BoundStep[], extra: Partial<CompiledPhase> = {}): CompiledPhase => ({
+const phase = (
+  name: string,
+  hosts: string[],
+  steps: BoundStep[],
+  extra: Partial<CompiledPhase> = {},
+): CompiledPhase => ({
   name,
   hosts,
   requires: "all",
@@ -54,12 +65,16 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partia
   });
   return { summary, events, redactor };
 }
-const steps = (events: RunEvent[]) => events.filter((e): e is Extract<RunEvent, { kind: "step" }> => e.kind === "step");
+const steps = (events: RunEvent[]) =>
+  events.filter((e): e is Extract<RunEvent, { kind: "step" }> => e.kind === "step");
 
 describe("engine", () => {
   it("converges, then a rerun changes nothing and reads each phase's state in one round trip", async () => {
     const l = lab();
-    const phases = [phase("one", ["h1", "h2", "h3"], [setStep("a", "1"), setStep("b", "2")]), phase("two", ["h1", "h2", "h3"], [setStep("c", "3")])];
+    const phases = [
+      phase("one", ["h1", "h2", "h3"], [setStep("a", "1"), setStep("b", "2")]),
+      phase("two", ["h1", "h2", "h3"], [setStep("c", "3")]),
+    ];
     const first = await run(l, phases);
     expect(Object.values(first.summary.hosts).map((t) => t.changed)).toEqual([3, 3, 3]);
     for (const h of l.hosts.values()) expect(Object.fromEntries(h.state)).toEqual({ a: "1", b: "2", c: "3" });
@@ -69,7 +84,11 @@ describe("engine", () => {
       h.commands.length = 0;
     }
     const second = await run(l, phases);
-    expect(Object.values(second.summary.hosts).map((t) => [t.ok, t.changed])).toEqual([[3, 0], [3, 0], [3, 0]]);
+    expect(Object.values(second.summary.hosts).map((t) => [t.ok, t.changed])).toEqual([
+      [3, 0],
+      [3, 0],
+      [3, 0],
+    ]);
     for (const h of l.hosts.values()) {
       expect(h.batches).toBe(2); // one per phase
       expect(h.commands).toEqual([]); // nothing but reads
@@ -89,7 +108,10 @@ describe("engine", () => {
   it("treats phases as barriers across hosts", async () => {
     const l = lab();
     l.hosts.get("h1")!.delayMs = 20; // the slow host must still finish phase one before anyone starts two
-    await run(l, [phase("one", ["h1", "h2", "h3"], [setStep("a", "1")]), phase("two", ["h1", "h2", "h3"], [setStep("b", "1")])]);
+    await run(l, [
+      phase("one", ["h1", "h2", "h3"], [setStep("a", "1")]),
+      phase("two", ["h1", "h2", "h3"], [setStep("b", "1")]),
+    ]);
     const all = [...l.hosts.values()].flatMap((h) => h.commands);
     const lastOne = Math.max(...all.filter((c) => c.cmd.startsWith("SET a")).map((c) => c.seq));
     const firstTwo = Math.min(...all.filter((c) => c.cmd.startsWith("SET b")).map((c) => c.seq));
@@ -115,16 +137,21 @@ describe("engine", () => {
     // requires: any runs on the healthy hosts only
     expect(l.hosts.get("h1")!.state.get("d")).toBe("1");
     expect(l.hosts.get("h2")!.state.has("d")).toBe(false);
-    expect(summary.failures).toEqual([{ host: "h2", phase: "one", step: "explode", message: expect.any(String) }]);
+    expect(summary.failures).toEqual([
+      { host: "h2", phase: "one", step: "explode", message: expect.any(String) },
+    ]);
     expect(summary.hosts.h2).toMatchObject({ failed: 1, changed: 1 });
   });
 
   it("runs a handler once per host, only when a notifying step changed", async () => {
     const l = lab(["h1", "h2"]);
     l.hosts.get("h2")!.state.set("a", "1").set("b", "1"); // h2 already converged
-    const p = phase("p", ["h1", "h2"], [setStep("a", "1", ["restart x"]), setStep("b", "1", ["restart x"])], { handlers: [handler("restart x")] });
+    const p = phase("p", ["h1", "h2"], [setStep("a", "1", ["restart x"]), setStep("b", "1", ["restart x"])], {
+      handlers: [handler("restart x")],
+    });
     const { events } = await run(l, [p]);
-    const restarts = (h: string) => l.hosts.get(h)!.commands.filter((c) => c.cmd.startsWith("RESTART")).length;
+    const restarts = (h: string) =>
+      l.hosts.get(h)!.commands.filter((c) => c.cmd.startsWith("RESTART")).length;
     expect(restarts("h1")).toBe(1);
     expect(restarts("h2")).toBe(0);
     expect(events.filter((e) => e.kind === "handler")).toHaveLength(1);
@@ -135,17 +162,23 @@ describe("engine", () => {
     const l = lab(["h1"]);
     const h = l.hosts.get("h1")!;
     h.failOn = /^FAIL/;
-    const withFailure = phase("p", ["h1"], [setStep("a", "1", ["restart x"]), failingStep()], { handlers: [handler("restart x")] });
+    const withFailure = phase("p", ["h1"], [setStep("a", "1", ["restart x"]), failingStep()], {
+      handlers: [handler("restart x")],
+    });
     await run(l, [withFailure]);
     expect(h.commands.some((c) => c.cmd.startsWith("RESTART"))).toBe(false);
     expect(h.pending.size).toBe(1); // recorded on the host before the change was made
 
     h.failOn = undefined;
     h.commands.length = 0;
-    const fixed = phase("p", ["h1"], [setStep("a", "1", ["restart x"])], { handlers: [handler("restart x")] });
+    const fixed = phase("p", ["h1"], [setStep("a", "1", ["restart x"])], {
+      handlers: [handler("restart x")],
+    });
     const { events } = await run(l, [fixed]);
     expect(steps(events).map((e) => e.status)).toEqual(["ok"]);
-    expect(h.commands.map((c) => c.cmd)).toEqual(["RESTART restart x && rm -f /var/lib/haprov/pending-handlers/cmVzdGFydCB4"]);
+    expect(h.commands.map((c) => c.cmd)).toEqual([
+      "RESTART restart x && rm -f /var/lib/haprov/pending-handlers/cmVzdGFydCB4",
+    ]);
     expect(h.pending.size).toBe(0);
 
     // and only once: a third run has nothing owed
@@ -156,14 +189,20 @@ describe("engine", () => {
 
   it("serial handlers run one host at a time after every host finished the phase, in the given order", async () => {
     const l = lab();
-    const p = phase("p", ["h1", "h2", "h3"], [setStep("a", "1", ["roll"]), setStep("b", "1")], { handlers: [handler("roll", true)] });
+    const p = phase("p", ["h1", "h2", "h3"], [setStep("a", "1", ["roll"]), setStep("b", "1")], {
+      handlers: [handler("roll", true)],
+    });
     const { events } = await run(l, [p], { orderSerial: async (_p, hosts) => [...hosts].reverse() });
     const all = [...l.hosts.values()].flatMap((h) => h.commands.map((c) => ({ ...c, host: h.host })));
     const rolls = all.filter((c) => c.cmd.startsWith("RESTART")).sort((a, b) => a.seq - b.seq);
     expect(rolls.map((r) => r.host)).toEqual(["h3", "h2", "h1"]);
     const lastStep = Math.max(...all.filter((c) => c.cmd.startsWith("SET")).map((c) => c.seq));
     expect(rolls[0]!.seq).toBeGreaterThan(lastStep);
-    expect(events.filter((e) => e.kind === "handler").map((e) => (e as { host: string }).host)).toEqual(["h3", "h2", "h1"]);
+    expect(events.filter((e) => e.kind === "handler").map((e) => (e as { host: string }).host)).toEqual([
+      "h3",
+      "h2",
+      "h1",
+    ]);
   });
 
   it("plan (dry-run) executes nothing, writes nothing and reports what would change", async () => {
@@ -175,7 +214,10 @@ describe("engine", () => {
     expect(h.commands).toEqual([]);
     expect(h.state.size).toBe(0);
     expect(steps(events)[0]).toMatchObject({ status: "changed", message: "would a unset → 1" });
-    expect(events.find((e) => e.kind === "handler")).toMatchObject({ status: "changed", message: "would run restart x" });
+    expect(events.find((e) => e.kind === "handler")).toMatchObject({
+      status: "changed",
+      message: "would run restart x",
+    });
     expect(summary.dryRun).toBe(true);
     expect(h.pending.size).toBe(1);
   });
@@ -183,8 +225,15 @@ describe("engine", () => {
   it("after Ctrl-C no new step starts and the recap says interrupted", async () => {
     const l = lab(["h1"]);
     const controller = new AbortController();
-    const stopAfterFirst: BoundStep = { ...setStep("a", "1"), plan: (f, c) => (controller.abort(), setStep("a", "1").plan(f, c)) };
-    const { summary, events } = await run(l, [phase("p", ["h1"], [stopAfterFirst, setStep("b", "1")]), phase("q", ["h1"], [setStep("c", "1")])], { signal: controller.signal });
+    const stopAfterFirst: BoundStep = {
+      ...setStep("a", "1"),
+      plan: (f, c) => (controller.abort(), setStep("a", "1").plan(f, c)),
+    };
+    const { summary, events } = await run(
+      l,
+      [phase("p", ["h1"], [stopAfterFirst, setStep("b", "1")]), phase("q", ["h1"], [setStep("c", "1")])],
+      { signal: controller.signal },
+    );
     expect(steps(events).map((e) => e.status)).toEqual(["changed", "skipped"]);
     expect(l.hosts.get("h1")!.state.get("a")).toBe("1"); // the running step finished
     expect(summary.interrupted).toBe(true);
@@ -200,7 +249,10 @@ describe("engine", () => {
       },
     });
     expect(summary.hosts.h3).toMatchObject({ unreachable: true });
-    expect(events.find((e) => e.kind === "connect" && !e.ok)).toMatchObject({ host: "h3", error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(events.find((e) => e.kind === "connect" && !e.ok)).toMatchObject({
+      host: "h3",
+      error: expect.stringMatching(/ECONNREFUSED/),
+    });
     expect(summary.skippedPhases[0]?.reason).toMatch(/h3 failed or unreachable/);
     expect(l.hosts.get("h1")!.state.size).toBe(0);
   });
@@ -212,7 +264,10 @@ describe("engine", () => {
       type: "test",
       notify: [],
       facts: () => [],
-      plan: () => change("make token", [{ kind: "exec", command: "ECHO tok-9f8e7d6c5b4a", register: { name: "token", secret: true } }]),
+      plan: () =>
+        change("make token", [
+          { kind: "exec", command: "ECHO tok-9f8e7d6c5b4a", register: { name: "token", secret: true } },
+        ]),
       files: () => [],
     };
     const consume: BoundStep = {
@@ -220,7 +275,10 @@ describe("engine", () => {
       type: "test",
       notify: [],
       facts: () => [],
-      plan: (_f, ctx) => change(`join with ${ctx.interpolate("{{ registered.token }}")}`, [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
+      plan: (_f, ctx) =>
+        change(`join with ${ctx.interpolate("{{ registered.token }}")}`, [
+          { kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") },
+        ]),
       files: () => [],
     };
     const lines: string[] = [];
@@ -243,7 +301,8 @@ describe("engine", () => {
       type: "test",
       notify: [],
       facts: () => [],
-      plan: (_f, ctx) => change("join", [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
+      plan: (_f, ctx) =>
+        change("join", [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
       files: () => [],
     };
     const { events } = await run(l, [phase("p", ["h1"], [consume])], { dryRun: true });

@@ -22,7 +22,14 @@ describe("fact batch", () => {
     const f = join(dir, "a b.conf"); // a space: quoting matters
     writeFileSync(f, "hello\n@@haprov-fake-0-begin\n"); // content that looks like a marker
     chmodSync(f, 0o640);
-    const facts = [fileState(f, true), fileState(join(dir, "missing"), true), pathExists(dir), commandSucceeds("false"), osRelease, sysctlValue("kernel.ostype")];
+    const facts = [
+      fileState(f, true),
+      fileState(join(dir, "missing"), true),
+      pathExists(dir),
+      commandSucceeds("false"),
+      osRelease,
+      sysctlValue("kernel.ostype"),
+    ];
     const batch = buildBatch([...facts, fileState(f, true)]); // duplicates are asked once
     expect(batch.script.match(/-begin'/g)).toHaveLength(6);
     const r = batch.parse(runLocally(batch.script));
@@ -74,16 +81,63 @@ describe("fact batch", () => {
 });
 
 describe("fact parsers (table)", () => {
-  const rows: { name: string; fact: { parse(o: string, c: number): unknown }; out: string; code: number; want: unknown }[] = [
-    { name: "service active+enabled", fact: serviceState("haproxy"), out: "LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nActiveEnterTimestampMonotonic=123\n", code: 0, want: { exists: true, enabled: "enabled", active: "active", activeSinceMonotonic: 123 } },
-    { name: "service not installed", fact: serviceState("nope"), out: "LoadState=not-found\nUnitFileState=\nActiveState=inactive\nActiveEnterTimestampMonotonic=0\n", code: 0, want: { exists: false, enabled: "", active: "inactive", activeSinceMonotonic: 0 } },
+  const rows: {
+    name: string;
+    fact: { parse(o: string, c: number): unknown };
+    out: string;
+    code: number;
+    want: unknown;
+  }[] = [
+    {
+      name: "service active+enabled",
+      fact: serviceState("haproxy"),
+      out: "LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nActiveEnterTimestampMonotonic=123\n",
+      code: 0,
+      want: { exists: true, enabled: "enabled", active: "active", activeSinceMonotonic: 123 },
+    },
+    {
+      name: "service not installed",
+      fact: serviceState("nope"),
+      out: "LoadState=not-found\nUnitFileState=\nActiveState=inactive\nActiveEnterTimestampMonotonic=0\n",
+      code: 0,
+      want: { exists: false, enabled: "", active: "inactive", activeSinceMonotonic: 0 },
+    },
     { name: "module loaded", fact: kernelModule("br_netfilter"), out: "loaded\n", code: 0, want: "loaded" },
     { name: "module built in", fact: kernelModule("overlay"), out: "builtin\n", code: 0, want: "builtin" },
     { name: "module absent", fact: kernelModule("ip_vs"), out: "absent\n", code: 0, want: "absent" },
-    { name: "dpkg removed-but-config is not installed", fact: installedPackages(["haproxy", "curl"]), out: "haproxy rc\ncurl ii \n", code: 0, want: new Set(["curl"]) },
-    { name: "multi-arch package name", fact: installedPackages(["libc6"]), out: "libc6:amd64 ii \n", code: 0, want: new Set(["libc6"]) },
-    { name: "sysctl with tabs", fact: sysctlValue("net.ipv4.ip_local_port_range"), out: "32768\t60999\n", code: 0, want: "32768 60999" },
-    { name: "os-release rocky", fact: osRelease, out: 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4"\n', code: 0, want: { id: "rocky", idLike: ["rhel", "centos", "fedora"], versionId: "9.4", prettyName: "Rocky Linux 9.4" } },
+    {
+      name: "dpkg removed-but-config is not installed",
+      fact: installedPackages(["haproxy", "curl"]),
+      out: "haproxy rc\ncurl ii \n",
+      code: 0,
+      want: new Set(["curl"]),
+    },
+    {
+      name: "multi-arch package name",
+      fact: installedPackages(["libc6"]),
+      out: "libc6:amd64 ii \n",
+      code: 0,
+      want: new Set(["libc6"]),
+    },
+    {
+      name: "sysctl with tabs",
+      fact: sysctlValue("net.ipv4.ip_local_port_range"),
+      out: "32768\t60999\n",
+      code: 0,
+      want: "32768 60999",
+    },
+    {
+      name: "os-release rocky",
+      fact: osRelease,
+      out: 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4"\n',
+      code: 0,
+      want: {
+        id: "rocky",
+        idLike: ["rhel", "centos", "fedora"],
+        versionId: "9.4",
+        prettyName: "Rocky Linux 9.4",
+      },
+    },
   ];
   it.each(rows)("$name", ({ fact, out, code, want }) => {
     expect(fact.parse(out, code)).toEqual(want);

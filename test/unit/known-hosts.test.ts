@@ -1,6 +1,12 @@
 import { createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { hostMatches, keyTypeOf, lookupName, parseKnownHosts, verifyHostKey } from "../../src/transport/known-hosts.js";
+import {
+  hostMatches,
+  keyTypeOf,
+  lookupName,
+  parseKnownHosts,
+  verifyHostKey,
+} from "../../src/transport/known-hosts.js";
 
 /** An ssh-ed25519 public-key blob as sshd sends it. */
 function blob(): Buffer {
@@ -12,7 +18,8 @@ const hashed = (name: string) => {
   const salt = randomBytes(20);
   return `|1|${salt.toString("base64")}|${createHmac("sha1", salt).update(name).digest("base64")}`;
 };
-const line = (patterns: string, key: Buffer, marker = "") => `${marker ? `${marker} ` : ""}${patterns} ${keyTypeOf(key)} ${key.toString("base64")}`;
+const line = (patterns: string, key: Buffer, marker = "") =>
+  `${marker ? `${marker} ` : ""}${patterns} ${keyTypeOf(key)} ${key.toString("base64")}`;
 
 describe("known_hosts", () => {
   const k1 = blob();
@@ -27,7 +34,9 @@ describe("known_hosts", () => {
   });
 
   it("verdicts: match, unknown, mismatch, revoked", () => {
-    const entries = parseKnownHosts([`# comment`, line(hashed("cp1"), k1), line("cp2", k2, "@revoked"), line("cp3", k1), ""].join("\n"));
+    const entries = parseKnownHosts(
+      [`# comment`, line(hashed("cp1"), k1), line("cp2", k2, "@revoked"), line("cp3", k1), ""].join("\n"),
+    );
     expect(verifyHostKey(entries, "cp1", k1)).toEqual({ kind: "match" });
     expect(verifyHostKey(entries, "cp9", k1)).toEqual({ kind: "unknown" });
     expect(verifyHostKey(entries, "cp1", k2)).toEqual({ kind: "mismatch", knownTypes: ["ssh-ed25519"] });

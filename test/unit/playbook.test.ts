@@ -18,12 +18,43 @@ const head = "name: t\nphases:\n  - name: p\n    steps:\n";
 
 describe("playbook loading", () => {
   const bad: { name: string; steps: string; extra?: string; at: [number, number]; message: RegExp }[] = [
-    { name: "unknown step type", steps: "      - pakage: { names: [x] }\n", at: [5, 9], message: /unknown step type "pakage"/ },
-    { name: "two step types", steps: "      - package: { names: [x] }\n        service: { name: x }\n", at: [5, 9], message: /exactly one step type key, found package, service/ },
-    { name: "bad step parameter", steps: "      - file: { path: etc/x, content: a }\n", at: [5, 23], message: /absolute path/ },
-    { name: "unknown step parameter", steps: "      - service: { name: x, enable: true }\n", at: [5, 29], message: /unknown key "enable"/ },
-    { name: "notify without handler", steps: "      - service: { name: x }\n        notify: [restart y]\n", at: [6, 18], message: /not a handler of phase "p"/ },
-    { name: "bad selector", steps: "      - service: { name: x }\n", extra: "    hosts: masters\n", at: [3, 5], message: /expected all, a role/ },
+    {
+      name: "unknown step type",
+      steps: "      - pakage: { names: [x] }\n",
+      at: [5, 9],
+      message: /unknown step type "pakage"/,
+    },
+    {
+      name: "two step types",
+      steps: "      - package: { names: [x] }\n        service: { name: x }\n",
+      at: [5, 9],
+      message: /exactly one step type key, found package, service/,
+    },
+    {
+      name: "bad step parameter",
+      steps: "      - file: { path: etc/x, content: a }\n",
+      at: [5, 23],
+      message: /absolute path/,
+    },
+    {
+      name: "unknown step parameter",
+      steps: "      - service: { name: x, enable: true }\n",
+      at: [5, 29],
+      message: /unknown key "enable"/,
+    },
+    {
+      name: "notify without handler",
+      steps: "      - service: { name: x }\n        notify: [restart y]\n",
+      at: [6, 18],
+      message: /not a handler of phase "p"/,
+    },
+    {
+      name: "bad selector",
+      steps: "      - service: { name: x }\n",
+      extra: "    hosts: masters\n",
+      at: [3, 5],
+      message: /expected all, a role/,
+    },
   ];
   it.each(bad)("rejects: $name", async ({ steps, extra, at, message }) => {
     const text = extra ? `name: t\nphases:\n  - name: p\n${extra}    steps:\n${steps}` : `${head}${steps}`;
@@ -37,11 +68,23 @@ describe("playbook loading", () => {
   });
 
   it("compiles selectors and --limit into host lists", async () => {
-    const f = await write(`name: t\nphases:\n  - name: a\n    hosts: first(control-plane)\n    steps: []\n  - name: b\n    hosts: worker\n    steps: []\n  - name: c\n    hosts: [cp2, w1]\n    steps: []\n`);
+    const f = await write(
+      `name: t\nphases:\n  - name: a\n    hosts: first(control-plane)\n    steps: []\n  - name: b\n    hosts: worker\n    steps: []\n  - name: c\n    hosts: [cp2, w1]\n    steps: []\n`,
+    );
     const pb = await loadPlaybook(f, dir);
-    const h = (name: string, role: "control-plane" | "worker"): HostSpec => ({ name, address: "1.1.1.1", roles: [role], vars: {}, ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined } });
+    const h = (name: string, role: "control-plane" | "worker"): HostSpec => ({
+      name,
+      address: "1.1.1.1",
+      roles: [role],
+      vars: {},
+      ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined },
+    });
     const hosts = [h("cp1", "control-plane"), h("cp2", "control-plane"), h("w1", "worker")];
-    expect(compilePlaybook(pb, hosts, undefined).phases.map((p) => p.hosts)).toEqual([["cp1"], ["w1"], ["cp2", "w1"]]);
+    expect(compilePlaybook(pb, hosts, undefined).phases.map((p) => p.hosts)).toEqual([
+      ["cp1"],
+      ["w1"],
+      ["cp2", "w1"],
+    ]);
     expect(compilePlaybook(pb, hosts, ["cp2"]).phases.map((p) => p.hosts)).toEqual([[], [], ["cp2"]]);
     expect(() => compilePlaybook(pb, hosts, ["cp9"])).toThrow(InputError);
   });
@@ -50,7 +93,13 @@ describe("playbook loading", () => {
     const f = resolvePlaybook("prepare", dir);
     expect(f).toBe(join(BUILTIN_PLAYBOOKS, "prepare.yaml"));
     const pb = await loadPlaybook(f);
-    expect(pb.steps[0]!.map((s) => s.type)).toEqual(["package", "kernel-module", "kernel-module", "sysctl", "file"]);
+    expect(pb.steps[0]!.map((s) => s.type)).toEqual([
+      "package",
+      "kernel-module",
+      "kernel-module",
+      "sysctl",
+      "file",
+    ]);
     expect(() => resolvePlaybook("nope-not-here", dir)).toThrow(/no playbook named "nope-not-here"/);
   });
 });
