@@ -7,7 +7,7 @@ import type { HostConnection } from "../core/transport.js";
 import { buildBatch } from "./fact-batch.js";
 import { execute } from "./executor.js";
 import type { CompiledPhase, HandlerDef } from "./model.js";
-import { clearPending, pendingHandlers, recordPending } from "./pending.js";
+import { clearPending, pendingDir, pendingHandlers, recordPending } from "./pending.js";
 import type { Tally } from "./tally.js";
 import type { RunValues } from "./values.js";
 
@@ -26,6 +26,8 @@ export interface HostPhaseDeps {
   tally: Tally;
   values: RunValues;
   signal: AbortSignal | undefined;
+  /** Names the host's state on disk (pending-handler records). */
+  cluster: string;
   context(host: HostSpec, registered: Record<string, string>): StepContext;
 }
 
@@ -45,7 +47,7 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
   const readFacts = async (from: number): Promise<FactReader> => {
     const c = ctx();
     const list = phase.steps.slice(from).flatMap((s) => s.facts(c));
-    if (phase.handlers.length > 0) list.push(pendingHandlers);
+    if (phase.handlers.length > 0) list.push(pendingHandlers(pendingDir(d.cluster, host.name)));
     if (list.length === 0) return NO_FACTS; // nothing to read: no round trip
     const batch = buildBatch(list);
     const res = await d.conn.exec(batch.script);
@@ -76,7 +78,8 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
       if (!facts) {
         facts = await readFacts(index);
         if (index === 0 && phase.handlers.length > 0) {
-          for (const name of facts.get(pendingHandlers)) if (handlerNames.has(name)) owed.add(name);
+          for (const name of facts.get(pendingHandlers(pendingDir(d.cluster, host.name))))
+            if (handlerNames.has(name)) owed.add(name);
         }
       }
       const result = await runStep(step, facts, ctx(), d);
@@ -153,7 +156,9 @@ async function runStep(
       changedHost: false,
     };
   const record =
-    step.notify.length > 0 ? [{ kind: "exec" as const, command: recordPending(step.notify) }] : [];
+    step.notify.length > 0
+      ? [{ kind: "exec" as const, command: recordPending(pendingDir(d.cluster, d.host.name), step.notify) }]
+      : [];
   await execute(d.conn, [...record, ...plan.actions], d.values);
   return {
     status: "changed",
@@ -167,7 +172,7 @@ const VERIFY_TIMEOUT_MS = 60_000;
 
 /** Runs a handler, waits until its verify command passes, then clears its pending record. */
 export async function runHandler(
-  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "dryRun" | "emit" | "tally">,
+  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "dryRun" | "emit" | "tally" | "cluster">,
   h: HandlerDef,
 ): Promise<boolean> {
   const t0 = performance.now();
@@ -188,13 +193,15 @@ export async function runHandler(
     return true;
   }
   try {
-    const res = await d.conn.exec(h.verify ? h.run : `${h.run} && ${clearPending(h.name)}`);
+    const res = await d.conn.exec(
+      h.verify ? h.run : `${h.run} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
+    );
     if (res.code !== 0)
       throw new HaprovError(`${h.name} failed on ${d.host.name}: ${res.stderr.trim() || `exit ${res.code}`}`);
     if (h.verify)
       await waitFor(
         d.conn,
-        `${h.verify} && ${clearPending(h.name)}`,
+        `${h.verify} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
         VERIFY_TIMEOUT_MS,
         `${h.name}: not healthy after ${VERIFY_TIMEOUT_MS / 1000}s (${h.verify})`,
       );

@@ -10,6 +10,8 @@ import { Tally } from "./tally.js";
 import type { RunValues } from "./values.js";
 
 export interface RunOptions {
+  /** Cluster name: scopes the state haprov keeps on hosts. */
+  cluster: string;
   command: string;
   playbook: CompiledPlaybook;
   hosts: HostSpec[];
@@ -143,6 +145,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
           values: o.values,
           signal: o.signal,
           context: o.context,
+          cluster: o.cluster,
         });
         if (res.failed) s.failed.add(name);
         else if (res.owed.length > 0) owed.set(name, res.owed);
@@ -164,6 +167,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
           dryRun: o.dryRun,
           emit: o.emit,
           tally: s.tally,
+          cluster: o.cluster,
         },
         handler,
       );

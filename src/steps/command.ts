@@ -5,7 +5,11 @@ import type { StepContext, StepType } from "./step.js";
 
 export const CommandParams = z.strictObject({
   run: z.string().min(1).describe("Shell command; {{ values }} are interpolated (and quoted by you)"),
-  creates: z.string().startsWith("/").optional().describe("Skip when this path exists"),
+  creates: z
+    .string()
+    .regex(/^(\/|\{\{)/, { error: "expected an absolute path" })
+    .optional()
+    .describe("Skip when this path exists"),
   unless: z.string().optional().describe("Skip when this read-only command exits 0"),
   register: z
     .string()
@@ -30,11 +34,12 @@ export const commandStep: StepType<CommandParams> = {
   type: "command",
   params: CommandParams,
   describe: (p) => `command ${p.run.split("\n")[0]!.slice(0, 60)}`,
-  facts: (p) => [
-    ...(p.creates ? [pathExists(p.creates)] : []),
-    ...(p.unless ? [commandSucceeds(p.unless)] : []),
-  ],
-  plan(p, facts, ctx) {
+  facts: (params, ctx) => {
+    const p = guards(params, ctx);
+    return [...(p.creates ? [pathExists(p.creates)] : []), ...(p.unless ? [commandSucceeds(p.unless)] : [])];
+  },
+  plan(params, facts, ctx) {
+    const p = guards(params, ctx);
     if (p.creates && facts.get(pathExists(p.creates))) return noop(`${p.creates} exists`);
     if (p.unless && facts.get(commandSucceeds(p.unless))) return noop(`guard succeeded: ${p.unless}`);
     const run = ctx.interpolate(p.run);

@@ -14,7 +14,9 @@ const mode = z.string().regex(/^0?[0-7]{3}$/, {
 
 export const FileParams = z
   .strictObject({
-    path: z.string().startsWith("/", { error: "expected an absolute path" }),
+    path: z
+      .string()
+      .regex(/^(\/|\{\{)/, { error: "expected an absolute path (it may start with a {{ value }})" }),
     content: z.string().optional(),
     template: z.string().optional(),
     mode: mode.default("0644"),
@@ -39,7 +41,9 @@ export type FileParams = z.infer<typeof FileParams>;
 
 /** The path with `{{ host.name }}`-style values filled in (per-host paths). */
 function pathOf(p: FileParams, ctx: StepContext): string {
-  return ctx.interpolate(p.path);
+  const path = ctx.interpolate(p.path);
+  if (!path.startsWith("/")) throw new HaprovError(`file path ${path} (from ${p.path}) is not absolute`);
+  return path;
 }
 
 export function desiredContent(p: FileParams, ctx: StepContext): string {

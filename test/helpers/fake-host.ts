@@ -1,5 +1,5 @@
 import type { ExecOptions, ExecResult, HostConnection, WriteFileOptions } from "../../src/core/transport.js";
-import { PENDING_DIR } from "../../src/engine/pending.js";
+import { STATE_ROOT } from "../../src/engine/pending.js";
 
 /**
  * In-memory host for unit tests of pure engine logic (no shell). It answers fact batches built by
@@ -35,10 +35,10 @@ export class FakeHost implements HostConnection {
     if (set) this.state.set(set[1]!, set[2]!);
     const echo = /^ECHO (.*)$/.exec(cmd);
     if (echo) return ok(`${echo[1]}\n`);
-    if (cmd.startsWith(`mkdir -p ${PENDING_DIR} && touch `)) {
+    if (cmd.startsWith(`mkdir -p ${STATE_ROOT}/`) && cmd.includes("/pending-handlers && touch ")) {
       for (const f of cmd.split(" touch ")[1]!.split(" ")) this.pending.add(f.split("/").pop()!);
     }
-    const rm = new RegExp(`rm -f ${PENDING_DIR}/(\\S+)`).exec(cmd);
+    const rm = new RegExp(`rm -f ${STATE_ROOT}/\\S+/pending-handlers/(\\S+)`).exec(cmd);
     if (rm) this.pending.delete(rm[1]!);
     return ok("");
   }
@@ -70,7 +70,7 @@ export class FakeHost implements HostConnection {
       return this.state.has(f[1]!)
         ? { stdout: `${this.state.get(f[1]!)}\n`, code: 0 }
         : { stdout: "", code: 1 };
-    if (fact === `ls -1 ${PENDING_DIR}`)
+    if (fact.startsWith(`ls -1 ${STATE_ROOT}/`))
       return { stdout: [...this.pending].join("\n"), code: this.pending.size ? 0 : 2 };
     throw new Error(`FakeHost: no answer for fact script ${fact}`);
   }

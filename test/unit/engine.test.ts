@@ -49,6 +49,7 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partia
   const redactor = new Redactor();
   const summary = await runPlaybook({
     command: "up",
+    cluster: "test",
     playbook: { name: "test", phases },
     hosts: l.specs,
     connect: async (h) => l.hosts.get(h.name)!,
@@ -177,7 +178,7 @@ describe("engine", () => {
     const { events } = await run(l, [fixed]);
     expect(steps(events).map((e) => e.status)).toEqual(["ok"]);
     expect(h.commands.map((c) => c.cmd)).toEqual([
-      "RESTART restart x && rm -f /var/lib/haprov/pending-handlers/cmVzdGFydCB4",
+      "RESTART restart x && rm -f /var/lib/haprov/test/h1/pending-handlers/cmVzdGFydCB4",
     ]);
     expect(h.pending.size).toBe(0);
 

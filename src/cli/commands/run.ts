@@ -30,6 +30,7 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
         : makeOutput(mode, s.redactor, { verbose: o.verbose, showDiffs: dryRun, extra: [keep] });
       const summary = await runPlaybook({
         command,
+        cluster: s.loaded.inventory.cluster.name,
         playbook: s.compiled!,
         hosts: s.hosts,
         connect: (h) => s.connect(h),
