@@ -6,7 +6,7 @@ import { fileStep, type FileParams } from "./file.js";
 import type { StepType } from "./step.js";
 
 export const KernelModuleParams = z.strictObject({
-  name: z.string().regex(/^[a-z0-9_\-]+$/, { error: "expected a kernel module name" }),
+  name: z.string().regex(/^[a-z0-9_-]+$/, { error: "expected a kernel module name" }),
   persist: z.boolean().default(true).describe("Write /etc/modules-load.d/<name>.conf"),
 });
 export type KernelModuleParams = z.infer<typeof KernelModuleParams>;

@@ -5,7 +5,7 @@ import { serviceState, unitName } from "../facts/service.js";
 import type { StepType } from "./step.js";
 
 export const ServiceParams = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9@_.\-]+$/, { error: "expected a systemd unit name" }),
+  name: z.string().regex(/^[A-Za-z0-9@_.-]+$/, { error: "expected a systemd unit name" }),
   enabled: z.boolean().default(true),
   state: z.enum(["started", "stopped"], { error: "expected started or stopped" }).default("started"),
 });

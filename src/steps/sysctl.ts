@@ -8,14 +8,14 @@ import type { StepType } from "./step.js";
 
 export const SysctlParams = z.strictObject({
   values: z.record(
-    z.string().regex(/^[a-z0-9_.\-]+$/, {
+    z.string().regex(/^[a-z0-9_.-]+$/, {
       error: "expected a sysctl key such as net.ipv4.ip_forward",
     }),
     z.union([z.string(), z.number()]).transform(String),
   ),
   file: z
     .string()
-    .regex(/^[A-Za-z0-9_.\-]+\.conf$/, {
+    .regex(/^[A-Za-z0-9_.-]+\.conf$/, {
       error: "expected a file name ending in .conf",
     })
     .default("99-haprov.conf")
