@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { InputError } from "../core/errors.js";
 import { ExitCode } from "../core/exit-codes.js";
+import { labCommand } from "./commands/lab.js";
 import { renderCommand } from "./commands/render.js";
 import { runCommand } from "./commands/run.js";
 import { statusCommand } from "./commands/status.js";
@@ -69,6 +70,7 @@ export function buildProgram(result: { code: number }): Command {
   common(
     program.command("status").description("per host: SSH reachability, OS, and the playbook's services"),
   ).action(action(statusCommand));
+  program.addCommand(labCommand(result));
   program
     .command("version")
     .description("print haprov's version")

@@ -1,0 +1,145 @@
+import { execFile } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { HaprovError } from "../core/errors.js";
+import { docker, requireDocker, usedSubnets } from "./docker.js";
+import { BOOTED_CHECK, dockerRunArgs, LAB_HOST, LAB_IMAGE, LAB_LABEL } from "./host-options.js";
+import { chooseSubnet } from "./subnet.js";
+
+const run = promisify(execFile);
+const BUILD_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../docker/build-image.sh");
+export const LAB_MODES = ["keepalived-haproxy", "haproxy-pair", "kube-vip", "pacemaker", "etcd-local-proxy"] as const;
+export type LabMode = (typeof LAB_MODES)[number];
+
+export interface LabUpOptions {
+  name: string;
+  hosts: number;
+  mode: LabMode;
+  /** Inventory to write (default inventories/lab.NAME.yaml). */
+  out?: string;
+  cwd: string;
+  log: (line: string) => void;
+}
+
+interface LabHost {
+  name: string;
+  roles: string[];
+  address: string;
+}
+
+/** Creates the lab's hosts on a private network and writes a ready inventory, known_hosts and key. */
+export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts: LabHost[] }> {
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(o.name)) throw new HaprovError(`lab name "${o.name}": use lower-case letters, digits and -`);
+  await requireDocker();
+  if ((await labContainers(o.name)).length > 0) {
+    throw new HaprovError(`lab ${o.name} already exists`, { hint: `haprov lab down --name ${o.name}` });
+  }
+  await ensureImage(o.log);
+  const subnet = chooseSubnet(await usedSubnets());
+  const network = `haprov-lab-${o.name}`;
+  const inventory = resolve(o.cwd, o.out ?? `inventories/lab.${o.name}.yaml`);
+  const dir = inventory.replace(/\.ya?ml$/, "");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const key = join(dir, "id_ed25519");
+  await rm(key, { force: true });
+  await rm(`${key}.pub`, { force: true });
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `haprov-lab-${o.name}`, "-f", key]);
+  const pub = await readFile(`${key}.pub`, "utf8");
+
+  const hosts = layout(o.mode, o.hosts).map((h, i) => ({ ...h, address: subnet.hostAddress(i) }));
+  o.log(`creating network ${network} (${subnet.cidr}) and ${hosts.length} host(s)`);
+  await docker(["network", "create", "--subnet", subnet.cidr, "--label", `${LAB_LABEL}=${o.name}`, network]);
+  try {
+    await Promise.all(
+      hosts.map(async (h) => {
+        const name = `haprov-${o.name}-${h.name}`;
+        await docker(["run", ...dockerRunArgs({ name, hostname: h.name, network, ip: h.address, labels: { [LAB_LABEL]: o.name } }), LAB_IMAGE]);
+        await waitBooted(name);
+        const users = LAB_HOST.users.map((u) => `/etc/ssh/authorized_keys/${u}`).join(" ");
+        await docker(["exec", "-i", name, "sh", "-c", `umask 022; tee ${users} >/dev/null`], pub);
+      }),
+    );
+    const knownHosts = await Promise.all(
+      hosts.map(async (h) => `${h.address} ${(await docker(["exec", `haprov-${o.name}-${h.name}`, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).trim().split(" ").slice(0, 2).join(" ")}`),
+    );
+    await writeFile(join(dir, "known_hosts"), `${knownHosts.join("\n")}\n`, { mode: 0o600 });
+  } catch (e) {
+    await labDown({ name: o.name, cwd: o.cwd, log: () => undefined, out: o.out });
+    throw e;
+  }
+  await writeFile(inventory, renderInventory(o, subnet.vip, subnet.prefix, hosts, relative(dirname(inventory), dir)));
+  return { inventory, hosts };
+}
+
+export async function labDown(o: { name: string; cwd: string; out?: string; log: (l: string) => void }): Promise<number> {
+  await requireDocker();
+  const ids = await labContainers(o.name);
+  if (ids.length > 0) await docker(["rm", "--force", "--volumes", ...ids]);
+  const nets = (await docker(["network", "ls", "-q", "--filter", `label=${LAB_LABEL}=${o.name}`])).split("\n").filter(Boolean);
+  if (nets.length > 0) await docker(["network", "rm", ...nets]);
+  const inventory = resolve(o.cwd, o.out ?? `inventories/lab.${o.name}.yaml`);
+  await rm(inventory, { force: true });
+  await rm(inventory.replace(/\.ya?ml$/, ""), { recursive: true, force: true });
+  o.log(`removed ${ids.length} container(s) and ${nets.length} network(s) of lab ${o.name}`);
+  return ids.length;
+}
+
+export async function labList(): Promise<{ name: string; hosts: string[] }[]> {
+  await requireDocker();
+  const out = await docker(["ps", "-a", "--filter", `label=${LAB_LABEL}`, "--format", `{{.Label "${LAB_LABEL}"}} {{.Names}} {{.State}}`]);
+  const labs = new Map<string, string[]>();
+  for (const line of out.split("\n").filter(Boolean)) {
+    const [name, container, state] = line.split(" ");
+    labs.set(name!, [...(labs.get(name!) ?? []), `${container} (${state})`]);
+  }
+  return [...labs].map(([name, hosts]) => ({ name, hosts: hosts.sort() }));
+}
+
+async function labContainers(name: string): Promise<string[]> {
+  return (await docker(["ps", "-aq", "--filter", `label=${LAB_LABEL}=${name}`])).split("\n").filter(Boolean);
+}
+
+async function ensureImage(log: (l: string) => void): Promise<void> {
+  const present = await docker(["image", "inspect", LAB_IMAGE]).then(() => true, () => false);
+  if (present) return;
+  log(`building the test-host image ${LAB_IMAGE} (first time: about a minute)`);
+  await run("bash", [BUILD_SCRIPT], { maxBuffer: 64 * 1024 * 1024 });
+}
+
+async function waitBooted(container: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await docker(["exec", container, "sh", "-c", BOOTED_CHECK]).then(() => true, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new HaprovError(`lab host ${container} did not finish booting in 60 s`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+function layout(mode: LabMode, count: number): { name: string; roles: string[] }[] {
+  const cps = Array.from({ length: count }, (_, i) => ({ name: `cp${i + 1}`, roles: mode === "etcd-local-proxy" ? ["control-plane", "etcd"] : ["control-plane"] }));
+  if (mode === "haproxy-pair") return [{ name: "lb1", roles: ["lb"] }, { name: "lb2", roles: ["lb"] }, ...cps];
+  return cps;
+}
+
+function renderInventory(o: LabUpOptions, vip: string, prefix: number, hosts: LabHost[], keyDir: string): string {
+  const vipLines = o.mode === "etcd-local-proxy" ? "" : `  vip: ${vip}\n  vipPrefix: ${prefix}\n  interface: eth0\n`;
+  const lbPort = o.mode === "haproxy-pair" || o.mode === "kube-vip" ? 6443 : o.mode === "etcd-local-proxy" ? 7443 : 8443;
+  return `# Written by \`haprov lab up --name ${o.name}\`: ${hosts.length} container host(s) on this machine.
+# Remove with \`haprov lab down --name ${o.name}\`. The key and known_hosts beside it are the lab's own.
+cluster:
+  name: ${o.name}
+  mode: ${o.mode}
+${vipLines}  lbPort: ${lbPort}
+  virtualRouterId: 51
+ssh:
+  user: root
+  identityFile: ${keyDir}/id_ed25519
+  knownHosts: ${keyDir}/known_hosts
+  sshConfig: false
+hosts:
+${hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, roles: [${h.roles.join(", ")}] }`).join("\n")}
+`;
+}
