@@ -21,6 +21,9 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Real hosts: files run one after another so they do not fight for the machine's 2 cores.
           fileParallelism: false,
+          globalSetup: ["test/e2e/global-setup.ts"],
+          // No registry here: testcontainers must not try to pull Ryuk or an alpine helper (LAB-NOTES.md).
+          env: { TESTCONTAINERS_RYUK_DISABLED: "true", TESTCONTAINERS_HOST_OVERRIDE: "localhost" },
         },
       },
     ],

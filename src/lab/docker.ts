@@ -5,7 +5,10 @@ import { HaprovError } from "../core/errors.js";
 export async function docker(args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile("docker", args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new HaprovError(`docker ${args[0]} failed: ${(stderr || err.message).trim()}`, { cause: err }));
+      if (err)
+        reject(
+          new HaprovError(`docker ${args[0]} failed: ${(stderr || err.message).trim()}`, { cause: err }),
+        );
       else resolve(stdout);
     });
     if (input !== undefined) child.stdin?.end(input);
@@ -26,6 +29,12 @@ export async function requireDocker(): Promise<void> {
 export async function usedSubnets(): Promise<string[]> {
   const ids = (await docker(["network", "ls", "-q"])).split("\n").filter(Boolean);
   if (ids.length === 0) return [];
-  const out = await docker(["network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", ...ids]);
+  const out = await docker([
+    "network",
+    "inspect",
+    "--format",
+    "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+    ...ids,
+  ]);
   return out.split(/\s+/).filter(Boolean);
 }

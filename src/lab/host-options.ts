@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 /**
  * How a lab host container runs (LAB-NOTES.md): systemd as PID 1 needs these capabilities and
  * mounts on this kind of machine (`--privileged` fails here: CAP_SYS_RESOURCE is not available),
@@ -21,13 +23,25 @@ export const LAB_HOST = {
 } as const;
 
 /** `docker run` flags for one lab host. */
-export function dockerRunArgs(o: { name: string; hostname: string; network: string; ip: string; labels: Record<string, string> }): string[] {
+export function dockerRunArgs(o: {
+  name: string;
+  hostname: string;
+  network: string;
+  ip: string;
+  labels: Record<string, string>;
+}): string[] {
   return [
     "--detach",
-    "--name", o.name,
-    "--hostname", o.hostname,
-    "--network", o.network,
-    "--ip", o.ip,
+    "--env",
+    `container_uuid=${containerUuid()}`,
+    "--name",
+    o.name,
+    "--hostname",
+    o.hostname,
+    "--network",
+    o.network,
+    "--ip",
+    o.ip,
     ...LAB_HOST.capAdd.flatMap((c) => ["--cap-add", c]),
     ...LAB_HOST.capDrop.flatMap((c) => ["--cap-drop", c]),
     ...LAB_HOST.securityOpt.flatMap((s) => ["--security-opt", s]),
@@ -38,5 +52,14 @@ export function dockerRunArgs(o: { name: string; hostname: string; network: stri
   ];
 }
 
+/**
+ * With an empty /etc/machine-id, systemd in a container takes the VM's product UUID, the same for
+ * every container on the machine; it prefers $container_uuid, so each host gets its own.
+ */
+export function containerUuid(): string {
+  return randomUUID().replaceAll("-", "");
+}
+
 /** Waits until systemd reports the host up (`degraded` counts: some unit may fail in a container). */
-export const BOOTED_CHECK = 's=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]';
+export const BOOTED_CHECK =
+  's=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]';

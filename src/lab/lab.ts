@@ -10,7 +10,13 @@ import { chooseSubnet } from "./subnet.js";
 
 const run = promisify(execFile);
 const BUILD_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../docker/build-image.sh");
-export const LAB_MODES = ["keepalived-haproxy", "haproxy-pair", "kube-vip", "pacemaker", "etcd-local-proxy"] as const;
+export const LAB_MODES = [
+  "keepalived-haproxy",
+  "haproxy-pair",
+  "kube-vip",
+  "pacemaker",
+  "etcd-local-proxy",
+] as const;
 export type LabMode = (typeof LAB_MODES)[number];
 
 export interface LabUpOptions {
@@ -31,7 +37,8 @@ interface LabHost {
 
 /** Creates the lab's hosts on a private network and writes a ready inventory, known_hosts and key. */
 export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts: LabHost[] }> {
-  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(o.name)) throw new HaprovError(`lab name "${o.name}": use lower-case letters, digits and -`);
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(o.name))
+    throw new HaprovError(`lab name "${o.name}": use lower-case letters, digits and -`);
   await requireDocker();
   if ((await labContainers(o.name)).length > 0) {
     throw new HaprovError(`lab ${o.name} already exists`, { hint: `haprov lab down --name ${o.name}` });
@@ -55,29 +62,52 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
     await Promise.all(
       hosts.map(async (h) => {
         const name = `haprov-${o.name}-${h.name}`;
-        await docker(["run", ...dockerRunArgs({ name, hostname: h.name, network, ip: h.address, labels: { [LAB_LABEL]: o.name } }), LAB_IMAGE]);
+        await docker([
+          "run",
+          ...dockerRunArgs({
+            name,
+            hostname: h.name,
+            network,
+            ip: h.address,
+            labels: { [LAB_LABEL]: o.name },
+          }),
+          LAB_IMAGE,
+        ]);
         await waitBooted(name);
         const users = LAB_HOST.users.map((u) => `/etc/ssh/authorized_keys/${u}`).join(" ");
         await docker(["exec", "-i", name, "sh", "-c", `umask 022; tee ${users} >/dev/null`], pub);
       }),
     );
     const knownHosts = await Promise.all(
-      hosts.map(async (h) => `${h.address} ${(await docker(["exec", `haprov-${o.name}-${h.name}`, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).trim().split(" ").slice(0, 2).join(" ")}`),
+      hosts.map(
+        async (h) =>
+          `${h.address} ${(await docker(["exec", `haprov-${o.name}-${h.name}`, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).trim().split(" ").slice(0, 2).join(" ")}`,
+      ),
     );
     await writeFile(join(dir, "known_hosts"), `${knownHosts.join("\n")}\n`, { mode: 0o600 });
   } catch (e) {
     await labDown({ name: o.name, cwd: o.cwd, log: () => undefined, out: o.out });
     throw e;
   }
-  await writeFile(inventory, renderInventory(o, subnet.vip, subnet.prefix, hosts, relative(dirname(inventory), dir)));
+  await writeFile(
+    inventory,
+    renderInventory(o, subnet.vip, subnet.prefix, hosts, relative(dirname(inventory), dir)),
+  );
   return { inventory, hosts };
 }
 
-export async function labDown(o: { name: string; cwd: string; out?: string; log: (l: string) => void }): Promise<number> {
+export async function labDown(o: {
+  name: string;
+  cwd: string;
+  out?: string;
+  log: (l: string) => void;
+}): Promise<number> {
   await requireDocker();
   const ids = await labContainers(o.name);
   if (ids.length > 0) await docker(["rm", "--force", "--volumes", ...ids]);
-  const nets = (await docker(["network", "ls", "-q", "--filter", `label=${LAB_LABEL}=${o.name}`])).split("\n").filter(Boolean);
+  const nets = (await docker(["network", "ls", "-q", "--filter", `label=${LAB_LABEL}=${o.name}`]))
+    .split("\n")
+    .filter(Boolean);
   if (nets.length > 0) await docker(["network", "rm", ...nets]);
   const inventory = resolve(o.cwd, o.out ?? `inventories/lab.${o.name}.yaml`);
   await rm(inventory, { force: true });
@@ -88,7 +118,14 @@ export async function labDown(o: { name: string; cwd: string; out?: string; log:
 
 export async function labList(): Promise<{ name: string; hosts: string[] }[]> {
   await requireDocker();
-  const out = await docker(["ps", "-a", "--filter", `label=${LAB_LABEL}`, "--format", `{{.Label "${LAB_LABEL}"}} {{.Names}} {{.State}}`]);
+  const out = await docker([
+    "ps",
+    "-a",
+    "--filter",
+    `label=${LAB_LABEL}`,
+    "--format",
+    `{{.Label "${LAB_LABEL}"}} {{.Names}} {{.State}}`,
+  ]);
   const labs = new Map<string, string[]>();
   for (const line of out.split("\n").filter(Boolean)) {
     const [name, container, state] = line.split(" ");
@@ -102,7 +139,10 @@ async function labContainers(name: string): Promise<string[]> {
 }
 
 async function ensureImage(log: (l: string) => void): Promise<void> {
-  const present = await docker(["image", "inspect", LAB_IMAGE]).then(() => true, () => false);
+  const present = await docker(["image", "inspect", LAB_IMAGE]).then(
+    () => true,
+    () => false,
+  );
   if (present) return;
   log(`building the test-host image ${LAB_IMAGE} (first time: about a minute)`);
   await run("bash", [BUILD_SCRIPT], { maxBuffer: 64 * 1024 * 1024 });
@@ -111,7 +151,10 @@ async function ensureImage(log: (l: string) => void): Promise<void> {
 async function waitBooted(container: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await docker(["exec", container, "sh", "-c", BOOTED_CHECK]).then(() => true, () => false);
+    const ok = await docker(["exec", container, "sh", "-c", BOOTED_CHECK]).then(
+      () => true,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new HaprovError(`lab host ${container} did not finish booting in 60 s`);
     await new Promise((r) => setTimeout(r, 150));
@@ -119,14 +162,26 @@ async function waitBooted(container: string): Promise<void> {
 }
 
 function layout(mode: LabMode, count: number): { name: string; roles: string[] }[] {
-  const cps = Array.from({ length: count }, (_, i) => ({ name: `cp${i + 1}`, roles: mode === "etcd-local-proxy" ? ["control-plane", "etcd"] : ["control-plane"] }));
-  if (mode === "haproxy-pair") return [{ name: "lb1", roles: ["lb"] }, { name: "lb2", roles: ["lb"] }, ...cps];
+  const cps = Array.from({ length: count }, (_, i) => ({
+    name: `cp${i + 1}`,
+    roles: mode === "etcd-local-proxy" ? ["control-plane", "etcd"] : ["control-plane"],
+  }));
+  if (mode === "haproxy-pair")
+    return [{ name: "lb1", roles: ["lb"] }, { name: "lb2", roles: ["lb"] }, ...cps];
   return cps;
 }
 
-function renderInventory(o: LabUpOptions, vip: string, prefix: number, hosts: LabHost[], keyDir: string): string {
-  const vipLines = o.mode === "etcd-local-proxy" ? "" : `  vip: ${vip}\n  vipPrefix: ${prefix}\n  interface: eth0\n`;
-  const lbPort = o.mode === "haproxy-pair" || o.mode === "kube-vip" ? 6443 : o.mode === "etcd-local-proxy" ? 7443 : 8443;
+function renderInventory(
+  o: LabUpOptions,
+  vip: string,
+  prefix: number,
+  hosts: LabHost[],
+  keyDir: string,
+): string {
+  const vipLines =
+    o.mode === "etcd-local-proxy" ? "" : `  vip: ${vip}\n  vipPrefix: ${prefix}\n  interface: eth0\n`;
+  const lbPort =
+    o.mode === "haproxy-pair" || o.mode === "kube-vip" ? 6443 : o.mode === "etcd-local-proxy" ? 7443 : 8443;
   return `# Written by \`haprov lab up --name ${o.name}\`: ${hosts.length} container host(s) on this machine.
 # Remove with \`haprov lab down --name ${o.name}\`. The key and known_hosts beside it are the lab's own.
 cluster:

@@ -48,8 +48,13 @@ interface Endpoint {
   knownName: string;
 }
 
-const RETRYABLE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|Connection lost before handshake|Timed out while waiting for handshake|connect timeout|Keepalive timeout/i;
+/** sshd dropping a handshake (MaxStartups) or not listening yet: worth a few quick retries. */
+const RETRY_FAST = /ECONNREFUSED|ECONNRESET|EPIPE|Connection lost before handshake/i;
+/** No answer at all: one more try, or an unreachable host would cost 4 × the connect timeout. */
+const RETRY_ONCE =
+  /ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|Timed out while waiting for handshake|connect timeout|Keepalive timeout/i;
+/** A LAN handshake takes milliseconds; an unreachable host should not hold a run for long. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => `${homedir()}/.ssh/${k}`);
 const HOSTKEY_ALGOS: Record<string, string[]> = {
   "ssh-ed25519": ["ssh-ed25519"],
@@ -97,10 +102,10 @@ export class SshPool {
       try {
         return await attempt();
       } catch (e) {
-        const retry =
-          e instanceof UnreachableError &&
-          RETRYABLE.test(String((e.cause as Error | undefined)?.message ?? e.message));
-        if (!retry || i >= attempts) throw e;
+        const why =
+          e instanceof UnreachableError ? String((e.cause as Error | undefined)?.message ?? e.message) : "";
+        const limit = RETRY_FAST.test(why) ? attempts : RETRY_ONCE.test(why) ? Math.min(2, attempts) : 1;
+        if (i >= limit) throw e;
         await new Promise((r) => setTimeout(r, 250 * 2 ** (i - 1) + Math.random() * 100));
       }
     }
@@ -115,7 +120,7 @@ export class SshPool {
         );
       });
     }
-    const timeout = this.o.connectTimeoutMs ?? 10_000;
+    const timeout = this.o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const sock = netConnect({ host: ep.address, port: ep.port });
       sock.setNoDelay(true);
@@ -172,7 +177,7 @@ export class SshPool {
     const config: ConnectConfig = {
       sock: sock as ConnectConfig["sock"],
       username: ep.user,
-      readyTimeout: this.o.connectTimeoutMs ?? 10_000,
+      readyTimeout: this.o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       keepaliveInterval: this.o.keepaliveMs ?? 15_000,
       keepaliveCountMax: 3,
       authHandler: await this.authMethods(ep),

@@ -6,13 +6,19 @@ import { out } from "../output.js";
 
 /** `haprov lab up|down|ls`: throw-away hosts (systemd + sshd containers) on this machine. */
 export function labCommand(result: { code: number }): Command {
-  const lab = new Command("lab").description("local lab: container hosts with systemd and sshd, and a ready inventory");
+  const lab = new Command("lab").description(
+    "local lab: container hosts with systemd and sshd, and a ready inventory",
+  );
   const log = (l: string) => void process.stderr.write(`lab: ${l}\n`);
   lab
     .command("up")
     .description("create the lab's hosts and write inventories/lab.NAME.yaml")
     .option("--hosts <n>", "control-plane hosts", "3")
-    .addOption(new Option("--mode <mode>", "HA mode written into the inventory").choices([...LAB_MODES]).default("keepalived-haproxy"))
+    .addOption(
+      new Option("--mode <mode>", "HA mode written into the inventory")
+        .choices([...LAB_MODES])
+        .default("keepalived-haproxy"),
+    )
     .option("--name <name>", "lab name (several labs can coexist)", "lab")
     .option("-o, --out <path>", "inventory to write (default inventories/lab.NAME.yaml)")
     .action(async (o: { hosts: string; mode: LabMode; name: string; out?: string }) => {
@@ -22,10 +28,19 @@ export function labCommand(result: { code: number }): Command {
         result.code = ExitCode.invalidInput;
         return;
       }
-      const r = await labUp({ name: o.name, hosts, mode: o.mode, cwd: process.cwd(), log, ...(o.out ? { out: o.out } : {}) });
+      const r = await labUp({
+        name: o.name,
+        hosts,
+        mode: o.mode,
+        cwd: process.cwd(),
+        log,
+        ...(o.out ? { out: o.out } : {}),
+      });
       const inv = relative(process.cwd(), r.inventory);
       out(`lab ${o.name} is up: ${r.hosts.map((h) => `${h.name} ${h.address}`).join(", ")}\n`);
-      out(`inventory: ${inv}\n\nnext:\n  haprov up -i ${inv} --playbook prepare\n  haprov lab down --name ${o.name}\n`);
+      out(
+        `inventory: ${inv}\n\nnext:\n  haprov up -i ${inv} --playbook prepare\n  haprov lab down --name ${o.name}\n`,
+      );
     });
   lab
     .command("down")

@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HostKeyMismatchError } from "../../src/core/errors.js";
+import type { HostSpec } from "../../src/core/host.js";
+import { Secret } from "../../src/core/secret.js";
+import { LAB_HOST } from "../../src/lab/host-options.js";
+import { SshPool } from "../../src/transport/ssh-pool.js";
+import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+
+function haprov(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["bin/haprov.js", ...args], {
+      env: { ...process.env, CI: "true" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const summary = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          event: string;
+          summary?: { hosts: Record<string, { changed: number; failed: number; ok: number }> };
+        },
+    )
+    .find((e) => e.event === "summary")!.summary!;
+
+// Real Debian hosts: systemd as PID 1, OpenSSH, sudo, apt (docker/testhost). Needs Docker and the image.
+describe.runIf(dockerAvailable())("lab hosts (systemd + sshd containers)", () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await startLab({ hosts: 3 });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  const spec = (name: string, user: string): HostSpec => {
+    const h = lab.host(name);
+    return {
+      name,
+      address: h.address,
+      roles: ["control-plane"],
+      vars: {},
+      ssh: { user, port: 22, identityFile: lab.key, hostname: h.address, jump: undefined },
+    };
+  };
+
+  it("boots each host to a running systemd with its own host key and machine-id", async () => {
+    const ids = new Set<string>();
+    for (const h of lab.hosts) {
+      const r = await lab.exec(
+        h.name,
+        "systemctl is-system-running; cat /etc/machine-id; ls /etc/ssh/ssh_host_*_key.pub",
+      );
+      const [state, machineId] = r.output.trim().split("\n");
+      expect(["running", "degraded"]).toContain(state);
+      ids.add(machineId!);
+      expect(r.output).not.toMatch(/rsa/);
+    }
+    expect(ids.size).toBe(3);
+    expect(new Set(lab.hosts.map((h) => h.hostKey)).size).toBe(3);
+  });
+
+  it("haprov's transport reaches every host as root, as a passwordless-sudo user and as a password-sudo user", async () => {
+    for (const h of lab.hosts) {
+      const p = new SshPool({
+        knownHostsPath: lab.knownHosts,
+        acceptNewHostKeys: false,
+        useAgent: false,
+        sudoPassword: new Secret(LAB_HOST.opsSudoPassword),
+      });
+      for (const user of ["root", "admin", "ops"]) {
+        const c = await p.connect(spec(h.name, user));
+        const r = await c.exec("printf '%s %s' $(id -u) $(hostname)");
+        expect(r.stdout).toBe(`0 ${h.name}`);
+        await c.close();
+      }
+      expect(p.stats.handshakes).toBe(3);
+    }
+  });
+
+  it("host-key checking is on: a wrong known_hosts entry is refused", async () => {
+    const wrong = join(lab.dir, "wrong_known_hosts");
+    // cp1's address with cp2's key: exactly what a man in the middle would look like
+    writeFileSync(wrong, `${lab.host("cp1").address} ${lab.host("cp2").hostKey}\n`);
+    const p = new SshPool({ knownHostsPath: wrong, acceptNewHostKeys: false, useAgent: false });
+    await expect(p.connect(spec("cp1", "root"))).rejects.toThrow(HostKeyMismatchError);
+  });
+
+  it("haprov up --playbook prepare converges real hosts (apt, sysctl, built-in modules), then changes nothing", async () => {
+    const inv = lab.inventory();
+    // Reset one live sysctl so the run has real work besides the files.
+    await lab.exec("cp2", "sysctl -w net.ipv4.ip_forward=0");
+    const first = await haprov(["up", "-i", inv, "--playbook", "prepare", "--json"]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(Object.values(summary(first.stdout).hosts).every((h) => h.changed >= 3 && h.failed === 0)).toBe(
+      true,
+    );
+    expect((await lab.exec("cp2", "sysctl -n net.ipv4.ip_forward")).output.trim()).toBe("1");
+    expect((await lab.exec("cp1", "cat /etc/sysctl.d/99-kubernetes.conf")).output).toContain(
+      "net.ipv4.ip_forward = 1",
+    );
+    const second = await haprov(["up", "-i", inv, "--playbook", "prepare", "--json"]);
+    expect(second.code).toBe(0);
+    expect(Object.values(summary(second.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0]);
+    expect((await haprov(["plan", "-i", inv, "--playbook", "prepare"])).code).toBe(0);
+    expect(readFileSync(inv, "utf8")).toContain(lab.subnet.vip);
+  });
+
+  it("status shows a stopped host as unreachable and exits 1", async () => {
+    const inv = lab.inventory();
+    await lab.stop("cp3");
+    const r = await haprov(["status", "-i", inv, "--json"]);
+    expect(r.code).toBe(1);
+    const rows = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { host: string; reachable: boolean });
+    expect(rows.map((x) => [x.host, x.reachable])).toEqual([
+      ["cp1", true],
+      ["cp2", true],
+      ["cp3", false],
+    ]);
+  });
+});
