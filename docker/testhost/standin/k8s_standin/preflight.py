@@ -1,0 +1,68 @@
+"""kubeadm's preflight checks, with its names and messages; --ignore-preflight-errors honoured."""
+import os
+import socket
+
+from . import paths
+from .errors import KubeadmError
+
+
+def _content(path: str, want: str, name: str) -> list[tuple[str, str]]:
+    try:
+        with open(path) as f:
+            ok = f.read().strip() == want
+    except OSError:
+        return [(name, f"{path} does not exist")]
+    return [] if ok else [(name, f"{path} contents are not set to {want}")]
+
+
+def _port_free(port: int) -> bool:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def run(kind: str, bind_port: int, endpoint: str | None, ignore: list[str]) -> None:
+    """kind: init | join-control-plane | join-worker."""
+    errors: list[tuple[str, str]] = []
+    errors += _content(f"{paths.PROC_SYS}/net/ipv4/ip_forward", "1", "FileContent--proc-sys-net-ipv4-ip_forward")
+    errors += _content(f"{paths.PROC_SYS}/net/bridge/bridge-nf-call-iptables", "1", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables")
+    try:
+        with open("/proc/swaps") as f:
+            if len(f.read().strip().splitlines()) > 1:
+                errors.append(("Swap", "running with swap on is not supported. Please disable swap"))
+    except OSError:
+        pass
+    if kind in ("init", "join-control-plane"):
+        if not _port_free(bind_port):
+            errors.append((f"Port-{bind_port}", f"Port {bind_port} is in use"))
+        for f in paths.STATIC_PODS:
+            if os.path.exists(f"{paths.MANIFESTS}/{f}"):
+                errors.append((f"FileAvailable--etc-kubernetes-manifests-{f}", f"/etc/kubernetes/manifests/{f} already exists"))
+    if kind == "init" and os.path.isdir(paths.MANIFESTS) and os.listdir(paths.MANIFESTS):
+        errors.append(("DirAvailable--etc-kubernetes-manifests", "/etc/kubernetes/manifests is not empty"))
+    if kind.startswith("join") and os.path.exists(f"{paths.K8S}/kubelet.conf"):
+        errors.append(("FileAvailable--etc-kubernetes-kubelet.conf", "/etc/kubernetes/kubelet.conf already exists"))
+    if endpoint:
+        host = endpoint.rsplit(":", 1)[0].strip("[]")
+        try:
+            socket.getaddrinfo(host, None)
+        except socket.gaierror:
+            errors.append(("ControlPlaneEndpoint", f'unable to resolve control-plane endpoint "{endpoint}"'))
+    ignored = {i.lower() for i in ignore}
+    fatal = [(n, m) for n, m in errors if "all" not in ignored and n.lower() not in ignored]
+    for n, m in errors:
+        if (n, m) not in fatal:
+            print(f"\t[WARNING {n}]: {m}")
+    if fatal:
+        lines = "\n".join(f"\t[ERROR {n}]: {m}" for n, m in fatal)
+        raise KubeadmError(
+            f"error execution phase preflight: [preflight] Some fatal errors occurred:\n{lines}\n"
+            "[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n"
+            "To see the stack trace of this error execute with --v=5 or higher"
+        )
