@@ -116,6 +116,16 @@ describe.runIf(dockerAvailable())("lab hosts (systemd + sshd containers)", () =>
     expect(readFileSync(inv, "utf8")).toContain(lab.subnet.vip);
   });
 
+  it("a disconnected host is unreachable, and reachable again once reconnected", async () => {
+    const inv = lab.inventory();
+    lab.disconnect("cp2");
+    const down = await haprov(["status", "-i", inv, "--json"]);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/"host":"cp2","address":"[\d.]+","services":\{\},"reachable":false/);
+    lab.reconnect("cp2");
+    expect((await haprov(["status", "-i", inv, "--json"])).code).toBe(0);
+  });
+
   it("status shows a stopped host as unreachable and exits 1", async () => {
     const inv = lab.inventory();
     await lab.stop("cp3");

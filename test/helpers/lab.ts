@@ -74,9 +74,11 @@ export interface Lab {
   key: string;
   knownHosts: string;
   hosts: LabHost[];
+  /** With `bastion: true`: a jump host on a second network and on the lab network (at subnet.bastion). */
+  bastion: (LabHost & { outerAddress: string }) | undefined;
   host(name: string): LabHost;
   /** Writes an inventory for these hosts and returns its path. */
-  inventory(o?: { user?: string; extra?: string; mode?: string }): string;
+  inventory(o?: { user?: string; extra?: string; mode?: string; ssh?: string }): string;
   exec(name: string, command: string): Promise<{ exitCode: number; output: string }>;
   stop(name: string): Promise<void>;
   pause(name: string): void;
@@ -122,7 +124,7 @@ function usedSubnets(): string[] {
     .filter(Boolean);
 }
 
-export async function startLab(o: { hosts?: number } = {}): Promise<Lab> {
+export async function startLab(o: { hosts?: number; bastion?: boolean } = {}): Promise<Lab> {
   const id = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   live.add(id);
   const dir = mkdtempSync(join(tmpdir(), "haprov-lab-"));
@@ -152,8 +154,38 @@ export async function startLab(o: { hosts?: number } = {}): Promise<Lab> {
         return { name, address, container, hostKey: output.trim().split(" ").slice(0, 2).join(" ") };
       }),
     );
+    let bastion: Lab["bastion"];
+    if (o.bastion) {
+      const outer = chooseSubnet([...usedSubnets(), subnet.cidr], 20);
+      const outerNet = `${network}-outer`;
+      execFileSync(
+        "docker",
+        ["network", "create", "--subnet", outer.cidr, "--label", `${TEST_LABEL}=${id}`, outerNet],
+        { stdio: "ignore" },
+      );
+      const container = await new SystemdHost({
+        network: outerNet,
+        ip: outer.bastion,
+        hostname: "bastion",
+        labels: { [TEST_LABEL]: id },
+        key: pub,
+      }).start();
+      execFileSync("docker", ["network", "connect", "--ip", subnet.bastion, network, container.getId()]);
+      const { output } = await container.exec(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]);
+      bastion = {
+        name: "bastion",
+        address: subnet.bastion,
+        outerAddress: outer.bastion,
+        container,
+        hostKey: output.trim().split(" ").slice(0, 2).join(" "),
+      };
+    }
     const knownHosts = join(dir, "known_hosts");
-    writeFileSync(knownHosts, hosts.map((h) => `${h.address} ${h.hostKey}`).join("\n") + "\n");
+    const known = [
+      ...hosts.map((h) => `${h.address} ${h.hostKey}`),
+      ...(bastion ? [`${bastion.outerAddress} ${bastion.hostKey}`] : []),
+    ];
+    writeFileSync(knownHosts, known.join("\n") + "\n");
     const byName = (n: string) => hosts.find((h) => h.name === n) ?? raise(`no lab host ${n}`);
     return {
       id,
@@ -163,13 +195,14 @@ export async function startLab(o: { hosts?: number } = {}): Promise<Lab> {
       key,
       knownHosts,
       hosts,
+      bastion,
       host: byName,
       inventory(io = {}) {
         const file = join(dir, `inventory-${Math.random().toString(36).slice(2, 8)}.yaml`);
         writeFileSync(
           file,
           `cluster: { name: ${id}, mode: ${io.mode ?? "keepalived-haproxy"}, vip: ${subnet.vip}, vipPrefix: ${subnet.prefix}, interface: eth0 }
-ssh: { user: ${io.user ?? "root"}, identityFile: ${key}, knownHosts: ${knownHosts}, sshConfig: false }
+ssh: { user: ${io.user ?? "root"}, identityFile: ${key}, knownHosts: ${knownHosts}, sshConfig: false${io.ssh ? `, ${io.ssh}` : ""} }
 hosts:
 ${hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, roles: [control-plane] }`).join("\n")}
 ${io.extra ?? ""}`,
