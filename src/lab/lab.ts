@@ -4,20 +4,15 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { HaprovError } from "../core/errors.js";
+import { HA_MODES } from "../config/schema.js";
 import { docker, requireDocker, usedSubnets } from "./docker.js";
 import { BOOTED_CHECK, dockerRunArgs, LAB_HOST, LAB_IMAGE, LAB_LABEL } from "./host-options.js";
 import { chooseSubnet } from "./subnet.js";
 
 const run = promisify(execFile);
 const BUILD_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../docker/build-image.sh");
-export const LAB_MODES = [
-  "keepalived-haproxy",
-  "haproxy-pair",
-  "kube-vip",
-  "pacemaker",
-  "etcd-local-proxy",
-] as const;
-export type LabMode = (typeof LAB_MODES)[number];
+export const LAB_MODES = HA_MODES;
+export type LabMode = (typeof HA_MODES)[number];
 
 export interface LabUpOptions {
   name: string;

@@ -1,19 +1,6 @@
-import { spawn } from "node:child_process";
+import { haprov } from "../helpers/haprov-cli.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
-
-function haprov(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/haprov.js", ...args], {
-      env: { ...process.env, CI: "true" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 // A jump host on two networks. The proof that haprov went through it: each target's sshd logs the
 // login as coming from the bastion's lab address, not from this machine's bridge gateway.

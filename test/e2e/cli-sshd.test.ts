@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { haprov as run, type CliResult } from "../helpers/haprov-cli.js";
 import {
   existsSync,
   mkdtempSync,
@@ -20,27 +20,11 @@ import { NOPW_USER, startSshd, sshdAvailable, type Sshd } from "../helpers/sshd.
 const VRRP = "Vr9#xQ2z";
 const TOKEN = "tok-4a7f19c2e8d3b650";
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 const outputs: string[] = [];
-function haprov(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/haprov.js", ...args], {
-      env: { ...process.env, HAPROV_TEST_VRRP: VRRP, CI: "true", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => {
-      outputs.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function haprov(args: string[]): Promise<CliResult> {
+  const r = await run(args, { env: { HAPROV_TEST_VRRP: VRRP } });
+  outputs.push(r.stdout, r.stderr);
+  return r;
 }
 function events(stdout: string): Record<string, unknown>[] {
   return stdout

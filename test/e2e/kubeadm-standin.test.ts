@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { haprov } from "../helpers/haprov-cli.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
 
@@ -25,13 +25,7 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
     lab = await startLab({ hosts: 3 });
     vip = lab.subnet.vip;
     // The prerequisites kubeadm's preflight checks, set by haprov itself.
-    const prepare = await new Promise<number | null>((resolve) =>
-      spawn(
-        process.execPath,
-        ["bin/haprov.js", "up", "-i", lab.inventory(), "--playbook", "prepare", "--json"],
-        { stdio: "ignore", env: { ...process.env, CI: "true" } },
-      ).on("close", resolve),
-    );
+    const prepare = (await haprov(["up", "-i", lab.inventory(), "--playbook", "prepare", "--json"])).code;
     expect(prepare).toBe(0);
     await ok("cp1", `ip addr add ${vip}/${lab.subnet.prefix} dev eth0`);
   });

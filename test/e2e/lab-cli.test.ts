@@ -1,25 +1,12 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { haprov } from "../helpers/haprov-cli.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LAB_LABEL } from "../../src/lab/host-options.js";
 import { dockerAvailable } from "../helpers/lab.js";
 
-const BIN = resolve("bin/haprov.js");
-function haprov(
-  cwd: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: "true" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
 const labResources = (name: string) =>
   execFileSync(
     "sh",
@@ -34,20 +21,20 @@ describe.runIf(dockerAvailable())("haprov lab", () => {
   const cwd = mkdtempSync(join(tmpdir(), "haprov-labcli-"));
   const name = `e2e${process.pid}`;
   afterAll(async () => {
-    if (labResources(name)) await haprov(cwd, ["lab", "down", "--name", name]);
+    if (labResources(name)) await haprov(["lab", "down", "--name", name], { cwd });
     rmSync(cwd, { recursive: true, force: true });
   });
 
   it("lab up writes a working inventory; lab ls lists it; lab down removes everything", async () => {
-    const up = await haprov(cwd, ["lab", "up", "--name", name, "--hosts", "2"]);
+    const up = await haprov(["lab", "up", "--name", name, "--hosts", "2"], { cwd });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(new RegExp(`inventory: inventories/lab.${name}.yaml`));
     expect(up.stdout).toContain(`haprov up -i inventories/lab.${name}.yaml`);
     const inv = join(cwd, `inventories/lab.${name}.yaml`);
     expect(readFileSync(inv, "utf8")).toMatch(/mode: keepalived-haproxy\n {2}vip: 172\.31\.\d+\.100/);
 
-    expect((await haprov(cwd, ["validate", "-i", inv, "--playbook", "prepare"])).code).toBe(0);
-    const status = await haprov(cwd, ["status", "-i", inv, "--json"]);
+    expect((await haprov(["validate", "-i", inv, "--playbook", "prepare"], { cwd })).code).toBe(0);
+    const status = await haprov(["status", "-i", inv, "--json"], { cwd });
     expect(status.code, status.stdout + status.stderr).toBe(0);
     expect(
       status.stdout
@@ -56,12 +43,12 @@ describe.runIf(dockerAvailable())("haprov lab", () => {
         .map((l) => (JSON.parse(l) as { reachable: boolean }).reachable),
     ).toEqual([true, true]);
 
-    expect((await haprov(cwd, ["lab", "ls"])).stdout).toContain(`haprov-${name}-cp1 (running)`);
-    const again = await haprov(cwd, ["lab", "up", "--name", name]);
+    expect((await haprov(["lab", "ls"], { cwd })).stdout).toContain(`haprov-${name}-cp1 (running)`);
+    const again = await haprov(["lab", "up", "--name", name], { cwd });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exists/);
 
-    const down = await haprov(cwd, ["lab", "down", "--name", name]);
+    const down = await haprov(["lab", "down", "--name", name], { cwd });
     expect(down.code).toBe(0);
     expect(labResources(name)).toBe("");
     expect(existsSync(inv)).toBe(false);

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,32 +6,8 @@ import type { HostSpec } from "../../src/core/host.js";
 import { Secret } from "../../src/core/secret.js";
 import { LAB_HOST } from "../../src/lab/host-options.js";
 import { SshPool } from "../../src/transport/ssh-pool.js";
+import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
-
-function haprov(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/haprov.js", ...args], {
-      env: { ...process.env, CI: "true" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-const summary = (stdout: string) =>
-  stdout
-    .trim()
-    .split("\n")
-    .map(
-      (l) =>
-        JSON.parse(l) as {
-          event: string;
-          summary?: { hosts: Record<string, { changed: number; failed: number; ok: number }> };
-        },
-    )
-    .find((e) => e.event === "summary")!.summary!;
 
 // Real Debian hosts: systemd as PID 1, OpenSSH, sudo, apt (docker/testhost). Needs Docker and the image.
 describe.runIf(dockerAvailable())("lab hosts (systemd + sshd containers)", () => {
@@ -102,16 +77,16 @@ describe.runIf(dockerAvailable())("lab hosts (systemd + sshd containers)", () =>
     await lab.exec("cp2", "sysctl -w net.ipv4.ip_forward=0");
     const first = await haprov(["up", "-i", inv, "--playbook", "prepare", "--json"]);
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    expect(Object.values(summary(first.stdout).hosts).every((h) => h.changed >= 3 && h.failed === 0)).toBe(
-      true,
-    );
+    expect(
+      Object.values(jsonSummary(first.stdout).hosts).every((h) => h.changed >= 3 && h.failed === 0),
+    ).toBe(true);
     expect((await lab.exec("cp2", "sysctl -n net.ipv4.ip_forward")).output.trim()).toBe("1");
     expect((await lab.exec("cp1", "cat /etc/sysctl.d/99-kubernetes.conf")).output).toContain(
       "net.ipv4.ip_forward = 1",
     );
     const second = await haprov(["up", "-i", inv, "--playbook", "prepare", "--json"]);
     expect(second.code).toBe(0);
-    expect(Object.values(summary(second.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0]);
+    expect(Object.values(jsonSummary(second.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0]);
     expect((await haprov(["plan", "-i", inv, "--playbook", "prepare"])).code).toBe(0);
     expect(readFileSync(inv, "utf8")).toContain(lab.subnet.vip);
   });

@@ -72,6 +72,8 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
 function printPlanSummary(events: RunEvent[], withDiffs: boolean): void {
   const byHost = new Map<string, string[]>();
   const add = (host: string, line: string) => byHost.set(host, [...(byHost.get(host) ?? []), line]);
+  const start = events.find((e) => e.kind === "run-start");
+  const order = ["(all)", ...(start?.kind === "run-start" ? start.hosts : [])];
   for (const e of events) {
     if (e.kind === "step" && e.status !== "ok") {
       const mark = e.status === "changed" ? "~" : e.status === "failed" ? "!" : "-";
@@ -82,6 +84,9 @@ function printPlanSummary(events: RunEvent[], withDiffs: boolean): void {
     if (e.kind === "connect" && !e.ok) add(e.host, `  ! unreachable: ${e.error}`);
     if (e.kind === "phase-skipped") add("(all)", `  - phase ${e.phase}: ${e.reason}`);
   }
+  if (byHost.size === 0) return;
   out("Plan:\n");
-  for (const [host, lines] of byHost) out(`${host}\n${lines.join("\n")}\n`);
+  for (const [host, lines] of [...byHost].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))) {
+    out(`${host}\n${lines.join("\n")}\n`);
+  }
 }
