@@ -91,6 +91,52 @@ describe.runIf(dockerAvailable())("lab hosts (systemd + sshd containers)", () =>
     expect(readFileSync(inv, "utf8")).toContain(lab.subnet.vip);
   });
 
+  it("service step and a service handler on real systemd: install, enable, reload on config change only", async () => {
+    const pb = join(lab.dir, "nginx.yaml");
+    writeFileSync(
+      pb,
+      `name: nginx
+phases:
+  - name: web
+    steps:
+      - package: { names: [nginx-light] }
+      - file:
+          path: /etc/nginx/conf.d/haprov.conf
+          content: "server { listen 8081; return 200 '{{ host.name }}'; }\\n"
+        notify: [reload nginx]
+      - service: { name: nginx }
+    handlers:
+      - { name: reload nginx, service: nginx, action: reload, serial: true }
+`,
+    );
+    const inv = lab.inventory();
+    await lab.exec("cp1", "systemctl disable --now nginx 2>/dev/null; true");
+    const first = await haprov(["up", "-i", inv, "--playbook", pb, "--json"]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    for (const h of lab.hosts) {
+      expect((await lab.exec(h.name, "curl -s http://127.0.0.1:8081/")).output).toBe(h.name);
+      expect((await lab.exec(h.name, "systemctl is-enabled nginx")).output.trim()).toBe("enabled");
+    }
+    const since = async () =>
+      (await lab.exec("cp2", "systemctl show -p ActiveEnterTimestampMonotonic,ExecMainPID nginx")).output;
+    const before = await since();
+    const again = await haprov(["up", "-i", inv, "--playbook", pb, "--json"]);
+    expect(Object.values(jsonSummary(again.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0]);
+    expect(await since()).toBe(before); // nothing restarted or reloaded
+    // Drift: nginx stopped on cp3 → only a start there, no reload anywhere.
+    await lab.exec("cp3", "systemctl stop nginx");
+    const fix = await haprov(["up", "-i", inv, "--playbook", pb, "--json"]);
+    const events = fix.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; host?: string; status?: string; message?: string });
+    expect(
+      events.filter((e) => e.event === "step" && e.status === "changed").map((e) => `${e.host} ${e.message}`),
+    ).toEqual(["cp3 nginx.service: start (was inactive)"]);
+    expect(events.filter((e) => e.event === "handler")).toEqual([]);
+    expect((await lab.exec("cp3", "systemctl is-active nginx")).output.trim()).toBe("active");
+  });
+
   it("a disconnected host is unreachable, and reachable again once reconnected", async () => {
     const inv = lab.inventory();
     lab.disconnect("cp2");

@@ -189,6 +189,18 @@ describe.runIf(sshdAvailable())("SSH transport against a real sshd", () => {
     await (await pool({ knownHostsPath: hashed }).connect(host())).close();
   });
 
+  it("password authentication (ssh.password) works when no key is offered", async () => {
+    const h = host(PW_USER);
+    h.ssh.identityFile = undefined;
+    const c = await pool({
+      password: new Secret(SUDO_TEST_PASSWORD),
+      sudoPassword: new Secret(SUDO_TEST_PASSWORD),
+    }).connect(h);
+    expect((await c.exec("id -un", { sudo: false })).stdout.trim()).toBe(PW_USER);
+    await c.close();
+    expect(sshd.log()).toMatch(new RegExp(`Accepted password for ${PW_USER}`));
+  });
+
   it("authentication failure is reported as such, without retrying", async () => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(work, "stranger")]);
     const h = host();
