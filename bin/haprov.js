@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` through `prepare`).
-import { main } from "../dist/cli/main.js";
+// Thin launcher for the bundled CLI (dist/haprov.mjs, made by `npm run build`).
+import module from "node:module";
 
+// Node >= 22.1 caches compiled code between runs; a no-op run is mostly start-up.
+module.enableCompileCache?.();
+const { main } = await import("../dist/haprov.mjs");
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../core/package-root.js";
 import { Command, CommanderError, Option } from "commander";
 import { InputError } from "../core/errors.js";
 import { ExitCode } from "../core/exit-codes.js";
@@ -10,7 +12,7 @@ import { validateCommand } from "./commands/validate.js";
 import { err, out, printError } from "./output.js";
 import type { CommonOptions } from "./session.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
   version: string;
 };
 

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../core/package-root.js";
 import { promisify } from "node:util";
 import { HaprovError } from "../core/errors.js";
 import { HA_MODES } from "../config/schema.js";
@@ -10,7 +10,7 @@ import { BOOTED_CHECK, dockerRunArgs, LAB_HOST, LAB_IMAGE, LAB_LABEL } from "./h
 import { chooseSubnet } from "./subnet.js";
 
 const run = promisify(execFile);
-const BUILD_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), "../../docker/build-image.sh");
+const BUILD_SCRIPT = join(packageRoot(), "docker/build-image.sh");
 export const LAB_MODES = HA_MODES;
 export type LabMode = (typeof HA_MODES)[number];
 

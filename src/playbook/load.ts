@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, resolve } from "node:path";
+import { packageRoot } from "../core/package-root.js";
 import { InputError, type InputIssue } from "../core/errors.js";
 import { displayPath, YamlSource } from "../config/yaml-source.js";
 import { fromZod } from "../config/zod-issues.js";
@@ -8,7 +8,7 @@ import { STEP_TYPES } from "../steps/index.js";
 import { PlaybookFile } from "./schema.js";
 
 /** The playbooks shipped with haprov (package root /playbooks). */
-export const BUILTIN_PLAYBOOKS = resolve(dirname(fileURLToPath(import.meta.url)), "../../playbooks");
+export const BUILTIN_PLAYBOOKS = join(packageRoot(), "playbooks");
 
 export interface ParsedStep {
   name: string;
