@@ -95,6 +95,13 @@ describe("cli", () => {
     expect(r.stdout + r.stderr).not.toContain("Zq8#pw77");
   });
 
+  it("lab says what to do when no Docker engine answers", () => {
+    const r = spawnSync(process.execPath, ["bin/haprov.js", "lab", "ls"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("haprov: no Docker engine answers: the lab runs its hosts as containers");
+    expect(r.stderr).toMatch(/hint: install and start Docker/);
+  });
+
   it("render prints each host's files with secrets masked", async () => {
     process.env.T_VRRP = "Zq8#pw77";
     const pb = join(dir, "secret-pb.yaml");
