@@ -96,7 +96,10 @@ describe("cli", () => {
   });
 
   it("lab says what to do when no Docker engine answers", () => {
-    const r = spawnSync(process.execPath, ["bin/haprov.js", "lab", "ls"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+    const r = spawnSync(process.execPath, ["bin/haprov.js", "lab", "ls"], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: "/nonexistent" },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("haprov: no Docker engine answers: the lab runs its hosts as containers");
     expect(r.stderr).toMatch(/hint: install and start Docker/);

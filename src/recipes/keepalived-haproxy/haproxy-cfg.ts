@@ -1,0 +1,54 @@
+/**
+ * /etc/haproxy/haproxy.cfg for design A (REFERENCE.md §1.1): a TCP frontend on the LB port in front
+ * of every control-plane node's API server, health-checked with GET /healthz over TLS.
+ * Identical bytes on every node and on every run (no timestamps), so reruns never restart haproxy.
+ */
+export interface HaproxyInput {
+  lbPort: number;
+  apiServerPort: number;
+  backends: { name: string; address: string }[];
+  /** Loopback stats/health endpoint (`/healthz` answers 200 while haproxy runs). */
+  statsPort: number;
+}
+
+export function renderHaproxyCfg(i: HaproxyInput): string {
+  const servers = i.backends.map((b) => `    server ${b.name} ${b.address}:${i.apiServerPort}`).join("\n");
+  return `# Managed by haprov: changes here are put back on the next run.
+global
+    log /dev/log local0
+    maxconn 4096
+    daemon
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    option dontlognull
+    option redispatch
+    retries 3
+    timeout connect 5s
+    # watch/exec/logs -f streams live long (REFERENCE.md §1.5 pitfall 8)
+    timeout client 1h
+    timeout server 1h
+    timeout check 5s
+
+frontend k8s_api
+    bind *:${i.lbPort}
+    default_backend k8s_api
+
+backend k8s_api
+    balance roundrobin
+    option httpchk GET /healthz
+    http-check expect status 200
+    default-server inter 2s fall 3 rise 2 check check-ssl verify none
+${servers}
+
+frontend stats
+    bind 127.0.0.1:${i.statsPort}
+    mode http
+    monitor-uri /healthz
+    stats enable
+    stats uri /stats
+    stats show-legends
+`;
+}
