@@ -119,7 +119,8 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
       return {
         host,
         interpolate: (text) => interpolate(text, scope),
-        renderTemplate: (name) => TEMPLATES[name]!({ inventory: loaded.inventory, host, hosts }),
+        renderTemplate: (name) =>
+          TEMPLATES[name]!({ inventory: loaded.inventory, host, hosts, values: registered }),
       };
     },
     connect(host) {

@@ -25,11 +25,19 @@ export type Action =
     };
 
 export type StepPlan =
-  | { kind: "noop"; reason: string }
+  /** Nothing to change. `produces`: values read from the host, kept for later steps (plan too). */
+  | { kind: "noop"; reason: string; produces?: ProducedValue[] }
   | { kind: "skip"; reason: string }
   | { kind: "change"; summary: string; actions: Action[]; diff?: string };
 
-export const noop = (reason: string): StepPlan => ({ kind: "noop", reason });
+export interface ProducedValue {
+  name: string;
+  value: string;
+  secret: boolean;
+}
+
+export const noop = (reason: string, produces?: ProducedValue[]): StepPlan =>
+  produces ? { kind: "noop", reason, produces } : { kind: "noop", reason };
 export const skip = (reason: string): StepPlan => ({ kind: "skip", reason });
 export const change = (summary: string, actions: Action[], diff?: string): StepPlan =>
   diff === undefined ? { kind: "change", summary, actions } : { kind: "change", summary, actions, diff };

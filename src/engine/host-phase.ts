@@ -121,6 +121,30 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
   };
 }
 
+/** Reports every step of a phase as skipped on a host that will not run it. */
+export function skipHostPhase(
+  phase: CompiledPhase,
+  host: string,
+  message: string,
+  emit: EventListener,
+  tally: Tally,
+): void {
+  phase.steps.forEach((step, index) => {
+    emit({
+      kind: "step",
+      phase: phase.name,
+      host,
+      step: step.name,
+      index,
+      status: "skipped",
+      changed: false,
+      durationMs: 0,
+      message,
+    });
+    tally.count(host, "skipped");
+  });
+}
+
 async function runStep(
   step: BoundStep,
   facts: FactReader,
@@ -145,7 +169,10 @@ async function runStep(
     }
     throw e;
   }
-  if (plan.kind === "noop") return { status: "ok", message: plan.reason, changedHost: false };
+  if (plan.kind === "noop") {
+    for (const v of plan.produces ?? []) d.values.set(v.name, v.value, v.secret);
+    return { status: "ok", message: plan.reason, changedHost: false };
+  }
   if (plan.kind === "skip") return { status: "skipped", message: plan.reason, changedHost: false };
   const diff = plan.diff ? { diff: plan.diff } : {};
   if (d.dryRun)

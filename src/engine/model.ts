@@ -14,6 +14,11 @@ export interface CompiledPhase {
    * not built on a partial set). `any`: it runs on the hosts still healthy.
    */
   requires: "all" | "any";
+  /**
+   * At most this many hosts at a time (control-plane joins: 1). Once a host fails, the hosts not yet
+   * started are skipped: a quorum-safe roll stops at the first failure.
+   */
+  serial: number | undefined;
   steps: BoundStep[];
   handlers: HandlerDef[];
 }

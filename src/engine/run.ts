@@ -4,7 +4,7 @@ import type { EventListener, RunSummary } from "../core/events.js";
 import type { HostSpec } from "../core/host.js";
 import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
-import { runHandler, runHostPhase } from "./host-phase.js";
+import { runHandler, runHostPhase, skipHostPhase } from "./host-phase.js";
 import type { CompiledPhase, CompiledPlaybook } from "./model.js";
 import { Tally } from "./tally.js";
 import type { RunValues } from "./values.js";
@@ -132,9 +132,21 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
   const p0 = performance.now();
   o.emit({ kind: "phase-start", phase: phase.name, hosts });
   const owed = new Map<string, string[]>();
+  const limit = phase.serial ? pLimit(Math.min(phase.serial, Math.max(1, o.concurrency))) : s.limit;
+  let rollStopped: string | undefined;
   await Promise.all(
     hosts.map((name) =>
-      s.limit(async () => {
+      limit(async () => {
+        if (rollStopped) {
+          skipHostPhase(
+            phase,
+            name,
+            `not started: ${rollStopped} failed earlier in this serial phase`,
+            o.emit,
+            s.tally,
+          );
+          return;
+        }
         const res = await runHostPhase({
           conn: s.conns.get(name)!,
           host: s.byName.get(name)!,
@@ -147,8 +159,10 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
           context: o.context,
           cluster: o.cluster,
         });
-        if (res.failed) s.failed.add(name);
-        else if (res.owed.length > 0) owed.set(name, res.owed);
+        if (res.failed) {
+          s.failed.add(name);
+          if (phase.serial) rollStopped ??= name;
+        } else if (res.owed.length > 0) owed.set(name, res.owed);
       }),
     ),
   );

@@ -36,6 +36,7 @@ export function compilePlaybook(
       name: phase.name,
       hosts: select(phase.hosts, allHosts, pb.file, pi).filter(inLimit),
       requires: phase.requires,
+      serial: phase.serial,
       steps: (pb.steps[pi] ?? []).map((s): BoundStep => {
         const type = STEP_TYPES[s.type]!;
         return {

@@ -34,6 +34,12 @@ export const PhaseEntry = z.strictObject({
   name: z.string().min(1),
   hosts: selector.default("all"),
   requires: z.enum(["all", "any"], { error: "expected all or any" }).default("all"),
+  serial: z
+    .number({ error: "expected a whole number ≥ 1" })
+    .int()
+    .min(1, { error: "expected a whole number ≥ 1" })
+    .optional()
+    .describe("At most N hosts at a time; the roll stops at the first failure"),
   steps: z.array(StepEntry).default([]),
   handlers: z.array(HandlerEntry).default([]),
 });

@@ -6,6 +6,8 @@ export interface TemplateInput {
   inventory: Inventory;
   host: HostSpec;
   hosts: HostSpec[];
+  /** Values registered earlier in the run (`register:`), e.g. a secret read from the hosts. */
+  values: Record<string, string>;
 }
 
 export type Template = (input: TemplateInput) => string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { change } from "../../src/core/action.js";
+import { change, noop } from "../../src/core/action.js";
 import type { RunEvent } from "../../src/core/events.js";
 import type { HostSpec } from "../../src/core/host.js";
 import { Redactor } from "../../src/core/secret.js";
@@ -39,6 +39,7 @@ const phase = (
   name,
   hosts,
   requires: "all",
+  serial: undefined,
   steps,
   handlers: [],
   ...extra,
@@ -206,6 +207,34 @@ describe("engine", () => {
     ]);
   });
 
+  it("a serial phase runs one host at a time and stops the roll at the first failure", async () => {
+    const l = lab();
+    l.hosts.get("h2")!.failOn = /^FAIL/;
+    let running = 0;
+    let most = 0;
+    const tracked: BoundStep = {
+      ...setStep("j", "1"),
+      plan: (f, c) => {
+        most = Math.max(most, ++running);
+        return setStep("j", "1").plan(f, c);
+      },
+    };
+    const done: BoundStep = {
+      ...setStep("k", "1"),
+      plan: (f, c) => (running--, setStep("k", "1").plan(f, c)),
+    };
+    const { events, summary } = await run(l, [
+      phase("join", ["h1", "h2", "h3"], [tracked, failingStep(), done], { serial: 1, requires: "any" }),
+    ]);
+    expect(most).toBe(1);
+    expect(l.hosts.get("h1")!.state.get("k")).toBe("1");
+    expect(l.hosts.get("h3")!.state.size).toBe(0); // never started: h2's failure stopped the roll
+    const h3 = steps(events).filter((e) => e.host === "h3");
+    expect(h3.map((e) => e.status)).toEqual(["skipped", "skipped", "skipped"]);
+    expect(h3[0]!.message).toBe("not started: h2 failed earlier in this serial phase");
+    expect(summary.hosts.h3).toMatchObject({ skipped: 3, changed: 0 });
+  });
+
   it("plan (dry-run) executes nothing, writes nothing and reports what would change", async () => {
     const l = lab(["h1"]);
     const h = l.hosts.get("h1")!;
@@ -293,6 +322,35 @@ describe("engine", () => {
     const output = lines.join("");
     expect(output).toContain("join with ***");
     expect(output).not.toContain("tok-9f8e7d6c5b4a");
+  });
+
+  it("values a step reads from a host reach later hosts' steps in plan too, masked in output", async () => {
+    const l = lab(["h1", "h2"]);
+    const reads: BoundStep = {
+      name: "read secret",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: () => noop("read", [{ name: "pw", value: "pw-7c1e9d", secret: true }]),
+      files: () => [],
+    };
+    const uses: BoundStep = {
+      name: "use secret",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: (_f, ctx) => change(`configure with ${ctx.interpolate("{{ registered.pw }}")}`, []),
+      files: () => [],
+    };
+    const lines: string[] = [];
+    const redactor = new Redactor();
+    await run(l, [phase("a", ["h1"], [reads]), phase("b", ["h2"], [uses])], {
+      dryRun: true,
+      values: new RunValues(redactor),
+      emit: redactingBus(redactor, [jsonRenderer((x) => lines.push(x))]),
+    });
+    expect(lines.join("")).toContain("would configure with ***");
+    expect(lines.join("")).not.toContain("pw-7c1e9d");
   });
 
   it("in plan, a value only known at apply time is an explicit unknown, not a fake string", async () => {

@@ -402,3 +402,42 @@ describe("steps plan from facts (table)", () => {
     expect(() => type.plan(params as never, facts, ctx)).toThrow(/does not exist on cp1/);
   });
 });
+
+describe("read step", () => {
+  const type = STEP_TYPES.read!;
+  const factOf = (script: string) =>
+    type.facts(type.params.parse({ script, register: "x" }) as never, ctx)[0]!;
+  it("produces the value read from the host, changing nothing", () => {
+    const p = type.params.parse({
+      script: "sed -n 's/ *auth_pass //p' /etc/keepalived/keepalived.conf",
+      register: "vrrp",
+      secret: true,
+    });
+    const plan = type.plan(
+      p as never,
+      reader([[factOf("sed -n 's/ *auth_pass //p' /etc/keepalived/keepalived.conf"), "Ab3dE6gH"]]),
+      ctx,
+    );
+    expect(plan).toEqual({
+      kind: "noop",
+      reason: "vrrp read from the host",
+      produces: [{ name: "vrrp", value: "Ab3dE6gH", secret: true }],
+    });
+  });
+  it("generates a value only when the host has none", () => {
+    const p = type.params.parse({
+      script: "cat /nope",
+      register: "vrrp",
+      secret: true,
+      generate: { length: 8 },
+    });
+    const plan = type.plan(p as never, reader([[factOf("cat /nope"), ""]]), ctx);
+    expect(plan.kind === "noop" && plan.produces?.[0]?.value).toMatch(/^[A-Za-z2-9]{8}$/);
+    const none = type.plan(
+      type.params.parse({ script: "cat /nope", register: "v" }) as never,
+      reader([[factOf("cat /nope"), ""]]),
+      ctx,
+    );
+    expect(none).toEqual({ kind: "noop", reason: "v: nothing on the host" });
+  });
+});
