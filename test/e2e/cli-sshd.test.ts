@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { haprov as run, type CliResult } from "../helpers/haprov-cli.js";
 import {
   existsSync,
@@ -223,6 +224,41 @@ phases:
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/cp3: UNREACHABLE: .*127.0.0.4:\d+.*ECONNREFUSED/);
     expect(r.stdout).toMatch(/phase files not started/);
+  });
+
+  it("Ctrl-C lets the running step finish, starts no new one, prints the recap and exits 130", async () => {
+    const slow = join(work, "slow.yaml");
+    writeFileSync(
+      slow,
+      `name: slow
+phases:
+  - name: one
+    hosts: [cp1]
+    steps:
+      - command: { run: "sleep 2; touch ${work}/slow-finished" }
+      - command: { run: "touch ${work}/never" }
+  - name: two
+    hosts: [cp1]
+    steps:
+      - command: { run: "touch ${work}/never2" }
+`,
+    );
+    const child = spawn(process.execPath, ["bin/haprov.js", "up", "-i", inv, "--playbook", slow], {
+      env: { ...process.env, HAPROV_TEST_VRRP: VRRP, CI: "true" },
+    });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const code = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise((r) => setTimeout(r, 1200));
+    child.kill("SIGINT");
+    expect(await code).toBe(130);
+    outputs.push(stdout);
+    expect(existsSync(join(work, "slow-finished"))).toBe(true); // the running step finished
+    expect(existsSync(join(work, "never"))).toBe(false);
+    expect(existsSync(join(work, "never2"))).toBe(false);
+    expect(stdout).toMatch(/skipped command touch .*never: not run: interrupted/);
+    expect(stdout).toContain("phase two interrupted");
+    expect(stdout).toContain("interrupted: no new steps were started after Ctrl-C");
   });
 
   it("status reports reachability and OS per host", async () => {
