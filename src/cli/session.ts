@@ -68,7 +68,14 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
   try {
     playbook = await loadPlaybook(resolvePlaybook(ref));
   } catch (e) {
-    if (needPlaybook === "required" || o.playbook) throw e;
+    if (o.playbook) throw e;
+    if (needPlaybook === "required") {
+      const mode = loaded.inventory.cluster.mode;
+      throw usage(
+        `HA mode ${mode} has no playbook yet: give --playbook prepare (host prerequisites) or your own playbook`,
+        "--playbook",
+      );
+    }
   }
   if (playbook) {
     checkTemplates(playbook);

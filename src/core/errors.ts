@@ -33,11 +33,9 @@ export interface InputIssue {
 }
 
 export function formatIssue(issue: InputIssue): string {
-  const where = issue.location
-    ? `${issue.location.file}:${issue.location.line}:${issue.location.col}`
-    : "(no location)";
+  const where = issue.location ? `${issue.location.file}:${issue.location.line}:${issue.location.col}: ` : "";
   const label = issue.severity === "warning" ? "warning" : "error";
-  return `${where}: ${label}: ${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
+  return `${where}${label}: ${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
 }
 
 /** Invalid inventory, playbook or flags. Raised before any host is contacted (exit 3). */
