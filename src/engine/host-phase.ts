@@ -111,6 +111,8 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
   }
 
   if (failed) return { owed: [], failed };
+  // After Ctrl-C no handler starts either: their records stay on the host for the next run.
+  if (d.signal?.aborted) return { owed: [], failed: false };
   const ordered = phase.handlers.filter((h) => owed.has(h.name));
   for (const h of ordered.filter((h) => !h.serial)) {
     if (!(await runHandler(d, h))) return { owed: [], failed: true };

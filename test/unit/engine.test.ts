@@ -270,6 +270,21 @@ describe("engine", () => {
     expect(summary.skippedPhases).toEqual([{ phase: "q", reason: "interrupted" }]);
   });
 
+  it("after Ctrl-C owed handlers do not start; their record stays for the next run", async () => {
+    const l = lab(["h1"]);
+    const h = l.hosts.get("h1")!;
+    const controller = new AbortController();
+    const changeThenStop: BoundStep = {
+      ...setStep("a", "1", ["restart x"]),
+      plan: (f, c) => (controller.abort(), setStep("a", "1", ["restart x"]).plan(f, c)),
+    };
+    await run(l, [phase("p", ["h1"], [changeThenStop], { handlers: [handler("restart x")] })], {
+      signal: controller.signal,
+    });
+    expect(h.commands.some((c) => c.cmd.startsWith("RESTART"))).toBe(false);
+    expect(h.pending.size).toBe(1);
+  });
+
   it("an unreachable host fails the run without touching the others' later phases", async () => {
     const l = lab();
     const { summary, events } = await run(l, [phase("p", ["h1", "h2", "h3"], [setStep("a", "1")])], {
