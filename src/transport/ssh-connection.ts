@@ -42,6 +42,9 @@ export class SshConnection implements HostConnection {
       });
     });
     this.lost.catch(() => undefined);
+    // Errors after the handshake (a reset, a killed host) end in "close", which settles everything
+    // pending; without a listener a second "error" event would crash the whole run.
+    client.on("error", () => undefined);
   }
 
   get isRoot(): boolean {

@@ -155,6 +155,8 @@ export class SshPool {
         this.handshakes(() => this.handshake(`jump host ${j.address}`, ep, undefined)),
       );
       this.jumps.set(key, c);
+      // A failed jump connection is not kept: the next host (or retry) tries again.
+      c.catch(() => this.jumps.delete(key));
     }
     return c;
   }
