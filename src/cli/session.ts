@@ -7,6 +7,7 @@ import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { loadInventory, type LoadedInventory } from "../config/load-inventory.js";
 import type { CompiledPlaybook } from "../engine/model.js";
+import type { RunScope } from "../engine/values.js";
 import { compilePlaybook } from "../playbook/compile.js";
 import { loadPlaybook, resolvePlaybook, type LoadedPlaybook } from "../playbook/load.js";
 import { TEMPLATES } from "../recipes/templates.js";
@@ -34,7 +35,7 @@ export interface Session {
   playbook: LoadedPlaybook | undefined;
   compiled: CompiledPlaybook | undefined;
   concurrency: number;
-  contextFor(host: HostSpec, registered: Record<string, string>): StepContext;
+  contextFor(host: HostSpec, scope: RunScope): StepContext;
   /** One connection per host for the whole command: later calls get the same connection. */
   connect(host: HostSpec): Promise<HostConnection>;
   close(): Promise<void>;
@@ -115,19 +116,20 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
     playbook,
     compiled,
     concurrency,
-    contextFor(host, registered) {
+    contextFor(host, { registered, gathered }) {
       const scope = {
         cluster: loaded.inventory.cluster,
         host: { name: host.name, address: host.address, roles: host.roles, ...host.vars },
         hosts: all.map((h) => h.name),
         vars: loaded.inventory.vars ?? {},
         registered,
+        gathered,
       };
       return {
         host,
         interpolate: (text) => interpolate(text, scope),
         renderTemplate: (name) =>
-          TEMPLATES[name]!({ inventory: loaded.inventory, host, hosts, values: registered }),
+          TEMPLATES[name]!({ inventory: loaded.inventory, host, hosts, values: registered, gathered }),
       };
     },
     connect(host) {

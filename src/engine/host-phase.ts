@@ -9,7 +9,7 @@ import { execute } from "./executor.js";
 import type { CompiledPhase, HandlerDef } from "./model.js";
 import { clearPending, pendingDir, pendingHandlers, recordPending } from "./pending.js";
 import type { Tally } from "./tally.js";
-import type { RunValues } from "./values.js";
+import type { RunScope, RunValues } from "./values.js";
 
 const NO_FACTS: FactReader = {
   get: (fact) => {
@@ -28,7 +28,7 @@ export interface HostPhaseDeps {
   signal: AbortSignal | undefined;
   /** Names the host's state on disk (pending-handler records). */
   cluster: string;
-  context(host: HostSpec, registered: Record<string, string>): StepContext;
+  context(host: HostSpec, scope: RunScope): StepContext;
 }
 
 /**

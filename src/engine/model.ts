@@ -19,8 +19,24 @@ export interface CompiledPhase {
    * started are skipped: a quorum-safe roll stops at the first failure.
    */
   serial: number | undefined;
+  /** Read on every host of the phase before any step plans (a barrier): see GatherDef. */
+  gather: GatherDef[];
   steps: BoundStep[];
   handlers: HandlerDef[];
+}
+
+/**
+ * A question asked of every host of a phase at once, for decisions no single host can make: which
+ * node is already initialised, who holds the VIP, the VRRP secret the cluster already uses.
+ * Every answer is kept (`gathered.NAME.HOST`), and the first non-empty one in inventory order is
+ * registered as NAME — or, when no host has one and `generate` is set, a value made up once.
+ */
+export interface GatherDef {
+  name: string;
+  /** Read-only POSIX sh snippet; its trimmed stdout is the host's answer. */
+  script: string;
+  secret: boolean;
+  generate?: { length: number };
 }
 
 export interface HandlerDef {

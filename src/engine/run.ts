@@ -4,10 +4,11 @@ import type { EventListener, RunSummary } from "../core/events.js";
 import type { HostSpec } from "../core/host.js";
 import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
+import { gather } from "./gather.js";
 import { runHandler, runHostPhase, skipHostPhase } from "./host-phase.js";
 import type { CompiledPhase, CompiledPlaybook } from "./model.js";
 import { Tally } from "./tally.js";
-import type { RunValues } from "./values.js";
+import type { RunScope, RunValues } from "./values.js";
 
 export interface RunOptions {
   /** Cluster name: scopes the state haprov keeps on hosts. */
@@ -16,7 +17,7 @@ export interface RunOptions {
   playbook: CompiledPlaybook;
   hosts: HostSpec[];
   connect(host: HostSpec): Promise<HostConnection>;
-  context(host: HostSpec, registered: Record<string, string>): StepContext;
+  context(host: HostSpec, scope: RunScope): StepContext;
   values: RunValues;
   dryRun: boolean;
   concurrency: number;
@@ -132,6 +133,19 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
   const p0 = performance.now();
   o.emit({ kind: "phase-start", phase: phase.name, hosts });
   const owed = new Map<string, string[]>();
+  if (phase.gather.length > 0) {
+    // A barrier inside the phase: every host answers before any host plans a step.
+    const failedReads = await gather(phase.gather, hosts, s.conns, o.values, s.limit, (name, g) =>
+      o.context(s.byName.get(name)!, o.values.snapshot()).interpolate(g.script),
+    );
+    for (const [name, message] of failedReads) {
+      s.failed.add(name);
+      s.tally.failures.push({ host: name, phase: phase.name, step: "gather", message });
+      skipHostPhase(phase, name, `not run: ${message}`, o.emit, s.tally);
+      s.tally.hosts[name]!.failed += 1;
+    }
+    hosts = hosts.filter((n) => !failedReads.has(n));
+  }
   const limit = phase.serial ? pLimit(Math.min(phase.serial, Math.max(1, o.concurrency))) : s.limit;
   let rollStopped: string | undefined;
   await Promise.all(

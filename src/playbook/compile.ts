@@ -37,6 +37,7 @@ export function compilePlaybook(
       hosts: select(phase.hosts, allHosts, pb.file, pi).filter(inLimit),
       requires: phase.requires,
       serial: phase.serial,
+      gather: phase.gather,
       steps: (pb.steps[pi] ?? []).map((s): BoundStep => {
         const type = STEP_TYPES[s.type]!;
         return {

@@ -40,6 +40,19 @@ export const PhaseEntry = z.strictObject({
     .min(1, { error: "expected a whole number ≥ 1" })
     .optional()
     .describe("At most N hosts at a time; the roll stops at the first failure"),
+  gather: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected a value name" }),
+        script: z.string().min(1).describe("Read-only shell snippet run on every host of the phase"),
+        secret: z.boolean().default(false),
+        generate: z.strictObject({ length: z.number().int().min(4).max(64) }).optional(),
+      }),
+    )
+    .default([])
+    .describe(
+      "Asked of every host before any step plans; first non-empty answer (inventory order) is registered",
+    ),
   steps: z.array(StepEntry).default([]),
   handlers: z.array(HandlerEntry).default([]),
 });

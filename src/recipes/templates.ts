@@ -8,6 +8,8 @@ export interface TemplateInput {
   hosts: HostSpec[];
   /** Values registered earlier in the run (`register:`), e.g. a secret read from the hosts. */
   values: Record<string, string>;
+  /** Per gather of the phase: host name → that host's answer. */
+  gathered: Record<string, Record<string, string>>;
 }
 
 export type Template = (input: TemplateInput) => string;

@@ -102,8 +102,12 @@ phases:
         run: "echo reloaded >> ${work}/handler.log"
   - name: after
     hosts: all
+    gather:
+      - { name: shared, script: "cat {{ vars.root }}/{{ host.name }}/shared", secret: true, generate: { length: 12 } }
     steps:
       - file: { path: "{{ vars.root }}/{{ host.name }}/done", content: "ok\\n" }
+      - name: shared secret
+        file: { path: "{{ vars.root }}/{{ host.name }}/shared", content: "{{ registered.shared }}", mode: "0600", secret: true }
 `,
     );
   });
@@ -141,7 +145,7 @@ phases:
     expect(r.code, r.stdout).toBe(0);
     const s = summary(r.stdout);
     expect(total(s, "failed")).toBe(0);
-    expect(Object.values(s.hosts).map((h) => h.changed)).toEqual([5, 5, 5]); // 4 steps + handler
+    expect(Object.values(s.hosts).map((h) => h.changed)).toEqual([6, 6, 6]); // 5 steps + handler
     expect(sshd.acceptedLogins() - before).toBe(3);
     for (const h of ["cp1", "cp2", "cp3"]) {
       expect(readFileSync(file(h, "app.conf"), "utf8")).toBe(
@@ -168,7 +172,7 @@ phases:
     expect(r.code).toBe(0);
     const s = summary(r.stdout);
     expect(total(s, "changed")).toBe(0);
-    expect(total(s, "ok")).toBe(15);
+    expect(total(s, "ok")).toBe(18);
     expect(handlerRuns()).toBe(3);
     expect(readFileSync(file("cp1", "stamp"), "utf8")).toBe(stamp);
     const messages = events(r.stdout)
@@ -205,7 +209,7 @@ phases:
       /\[files\] cp1: failed {2}fail on demand: command failed on cp1 \(exit 1\): failing on purpose/,
     );
     expect(r.stdout).toMatch(/phase after not started: cp1 failed or unreachable/);
-    expect(r.stdout).toMatch(/\ncp1 +2 +1 +1 +1\n/); // ok changed failed skipped (the next phase)
+    expect(r.stdout).toMatch(/\ncp1 +2 +1 +1 +2\n/); // ok changed failed skipped (the next phase)
     expect(handlerRuns()).toBe(4); // the host failed before its handlers ran
 
     rmSync(file("cp1", "fail"));
@@ -271,6 +275,13 @@ phases:
       ["cp3", true],
     ]);
     expect(rows[0]!.os).toMatch(/Debian/);
+  });
+
+  it("a gathered secret is generated once, the same on every host, read back on reruns", () => {
+    const shared = ["cp1", "cp2", "cp3"].map((h) => readFileSync(file(h, "shared"), "utf8"));
+    expect(shared[0]).toMatch(/^[A-Za-z2-9]{12}$/);
+    expect(new Set(shared).size).toBe(1);
+    expect(outputs.join("\n")).not.toContain(shared[0]);
   });
 
   it("no secret from the inventory appeared in any output", () => {

@@ -5,7 +5,7 @@ import type { HostSpec } from "../../src/core/host.js";
 import { Redactor } from "../../src/core/secret.js";
 import type { BoundStep, StepContext } from "../../src/core/step.js";
 import { interpolate } from "../../src/core/interpolate.js";
-import type { CompiledPhase, HandlerDef } from "../../src/engine/model.js";
+import type { CompiledPhase, GatherDef, HandlerDef } from "../../src/engine/model.js";
 import { runPlaybook, type RunOptions } from "../../src/engine/run.js";
 import { RunValues } from "../../src/engine/values.js";
 import { redactingBus } from "../../src/cli/render/bus.js";
@@ -40,6 +40,7 @@ const phase = (
   hosts,
   requires: "all",
   serial: undefined,
+  gather: [],
   steps,
   handlers: [],
   ...extra,
@@ -54,9 +55,9 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partia
     playbook: { name: "test", phases },
     hosts: l.specs,
     connect: async (h) => l.hosts.get(h.name)!,
-    context: (host, registered): StepContext => ({
+    context: (host, scope): StepContext => ({
       host,
-      interpolate: (t) => interpolate(t, { registered }),
+      interpolate: (t) => interpolate(t, { ...scope }),
       renderTemplate: () => "",
     }),
     values: new RunValues(redactor),
@@ -366,6 +367,101 @@ describe("engine", () => {
     });
     expect(lines.join("")).toContain("would configure with ***");
     expect(lines.join("")).not.toContain("pw-7c1e9d");
+  });
+
+  describe("gather", () => {
+    const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
+      name,
+      script: `FACT ${name}`,
+      secret: false,
+      ...extra,
+    });
+    const echo = (text: string): BoundStep => ({
+      name: "use",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: (_f, ctx) => change(ctx.interpolate(text), []),
+      files: () => [],
+    });
+
+    it("asks every host, then registers the first answer in inventory order; every host's answer stays visible", async () => {
+      const l = lab();
+      l.hosts.get("h2")!.state.set("vrrp", "fromH2");
+      l.hosts.get("h3")!.state.set("vrrp", "fromH3");
+      const lines: string[] = [];
+      const redactor = new Redactor();
+      const events: RunEvent[] = [];
+      await run(
+        l,
+        [
+          phase(
+            "p",
+            ["h1", "h2", "h3"],
+            [echo("pw={{ registered.vrrp }} h1=[{{ gathered.vrrp.h1 }}] h3={{ gathered.vrrp.h3 }}")],
+            { gather: [g("vrrp", { secret: true })] },
+          ),
+        ],
+        {
+          dryRun: true,
+          values: new RunValues(redactor),
+          emit: (e) => {
+            events.push(e);
+            redactingBus(redactor, [jsonRenderer((x) => lines.push(x))])(e);
+          },
+        },
+      );
+      // what the engine produced (before the bus) …
+      expect(steps(events).map((e) => e.message)).toEqual(Array(3).fill("would pw=fromH2 h1=[] h3=fromH3"));
+      // … and what any output shows
+      expect(lines.join("")).toContain("would pw=*** h1=[] h3=***");
+      expect(lines.join("")).not.toMatch(/fromH2|fromH3/);
+      expect([...l.hosts.values()].map((h) => h.batches)).toEqual([1, 1, 1]); // one round trip each
+    });
+
+    it("generates one value for the whole run when no host has one", async () => {
+      const l = lab();
+      const { events } = await run(
+        l,
+        [
+          phase("p", ["h1", "h2", "h3"], [echo("{{ registered.vrrp }}")], {
+            gather: [g("vrrp", { generate: { length: 8 } })],
+          }),
+        ],
+        { dryRun: true },
+      );
+      const values = new Set(steps(events).map((e) => e.message));
+      expect(values.size).toBe(1);
+      expect([...values][0]).toMatch(/^would [A-Za-z2-9]{8}$/);
+    });
+
+    it("a host whose answers cannot be read fails, and the phases needing every host do not start", async () => {
+      const l = lab();
+      const { summary, events } = await run(
+        l,
+        [
+          phase("p", ["h1", "h2"], [setStep("a", "1")], { gather: [g("x")], requires: "any" }),
+          phase("q", ["h1", "h2"], [setStep("b", "1")]),
+        ],
+        {
+          connect: async (h) => {
+            const host = l.hosts.get(h.name)!;
+            if (h.name === "h2")
+              host.exec = async () => ({ code: 255, stdout: "", stderr: "boom", durationMs: 0 });
+            return host;
+          },
+        },
+      );
+      expect(l.hosts.get("h1")!.state.get("a")).toBe("1");
+      expect(steps(events).find((e) => e.host === "h2")).toMatchObject({
+        status: "skipped",
+        message: expect.stringMatching(/gathering x failed on h2: exit 255: boom/),
+      });
+      expect(summary.failures).toEqual([
+        { host: "h2", phase: "p", step: "gather", message: expect.stringMatching(/boom/) },
+      ]);
+      expect(summary.skippedPhases.map((p) => p.phase)).toEqual(["q"]);
+    });
   });
 
   it("in plan, a value only known at apply time is an explicit unknown, not a fake string", async () => {

@@ -76,8 +76,8 @@ describe("host resolution (inventory + ~/.ssh/config)", () => {
   it("the cluster-hosts template renders the same bytes every time", async () => {
     const i = inv({});
     const hosts = await resolveHosts(i, join(dir, "inventory.yaml"));
-    const out = clusterHosts({ inventory: i, host: hosts[0]!, hosts, values: {} });
-    expect(out).toBe(clusterHosts({ inventory: i, host: hosts[1]!, hosts, values: {} }));
+    const out = clusterHosts({ inventory: i, host: hosts[0]!, hosts, values: {}, gathered: {} });
+    expect(out).toBe(clusterHosts({ inventory: i, host: hosts[1]!, hosts, values: {}, gathered: {} }));
     expect(out).toMatchInlineSnapshot(`
       "# Managed by haprov for cluster t: changes here are put back on the next run.
       10.0.0.11	cp1

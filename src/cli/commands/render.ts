@@ -10,7 +10,7 @@ export async function renderCommand(o: CommonOptions): Promise<number> {
   for (const host of s.hosts) {
     const phases = s.compiled!.phases.filter((p) => p.hosts.includes(host.name));
     for (const phase of phases) {
-      const ctx = s.contextFor(host, {});
+      const ctx = s.contextFor(host, { registered: {}, gathered: {} });
       for (const step of phase.steps) {
         let files;
         try {
