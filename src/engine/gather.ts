@@ -1,4 +1,4 @@
-import { randomInt } from "node:crypto";
+import { randomAlnum } from "../core/random.js";
 import { errorMessage } from "../core/errors.js";
 import type { Fact } from "../core/fact.js";
 import type { HostConnection } from "../core/transport.js";
@@ -9,8 +9,6 @@ import type { RunValues } from "./values.js";
 function answer(g: GatherDef, script: string): Fact<string> {
   return { key: `gather:${g.name}`, script, parse: (out, code) => (code === 0 ? out.trim() : "") };
 }
-
-const ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
 /**
  * Asks every host the phase's gather questions in one round trip each, then registers the first
@@ -53,10 +51,7 @@ export async function gather(
     );
     values.setGathered(g.name, byHost, g.secret);
     const chosen =
-      hosts.map((h) => byHost[h]).find((v) => v) ??
-      (g.generate
-        ? Array.from({ length: g.generate.length }, () => ALNUM[randomInt(ALNUM.length)]).join("")
-        : undefined);
+      hosts.map((h) => byHost[h]).find((v) => v) ?? (g.generate ? randomAlnum(g.generate.length) : undefined);
     if (chosen !== undefined) values.set(g.name, chosen, g.secret);
   }
   return failed;

@@ -5,7 +5,7 @@ import type { HostSpec } from "../core/host.js";
 import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { gather } from "./gather.js";
-import { runHandler, runHostPhase, skipHostPhase } from "./host-phase.js";
+import { runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
 import type { CompiledPhase, CompiledPlaybook } from "./model.js";
 import { Tally } from "./tally.js";
 import type { RunScope, RunValues } from "./values.js";
@@ -148,6 +148,18 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
   }
   const limit = phase.serial ? pLimit(Math.min(phase.serial, Math.max(1, o.concurrency))) : s.limit;
   let rollStopped: string | undefined;
+  const deps = (name: string): HostPhaseDeps => ({
+    conn: s.conns.get(name)!,
+    host: s.byName.get(name)!,
+    phase,
+    dryRun: o.dryRun,
+    emit: o.emit,
+    tally: s.tally,
+    values: o.values,
+    signal: o.signal,
+    context: o.context,
+    cluster: o.cluster,
+  });
   await Promise.all(
     hosts.map((name) =>
       limit(async () => {
@@ -161,18 +173,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
           );
           return;
         }
-        const res = await runHostPhase({
-          conn: s.conns.get(name)!,
-          host: s.byName.get(name)!,
-          phase,
-          dryRun: o.dryRun,
-          emit: o.emit,
-          tally: s.tally,
-          values: o.values,
-          signal: o.signal,
-          context: o.context,
-          cluster: o.cluster,
-        });
+        const res = await runHostPhase(deps(name));
         if (res.failed) {
           s.failed.add(name);
           if (phase.serial) rollStopped ??= name;
@@ -187,18 +188,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     const order = o.orderSerial ? await o.orderSerial(phase, due, s.conns) : due;
     for (const name of order) {
       if (o.signal?.aborted || s.failed.has(name)) continue;
-      const ok = await runHandler(
-        {
-          conn: s.conns.get(name)!,
-          host: s.byName.get(name)!,
-          phase,
-          dryRun: o.dryRun,
-          emit: o.emit,
-          tally: s.tally,
-          cluster: o.cluster,
-        },
-        handler,
-      );
+      const ok = await runHandler(deps(name), handler);
       // A failed rolling restart stops the roll: the next host keeps serving.
       if (!ok) {
         s.failed.add(name);

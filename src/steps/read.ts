@@ -1,6 +1,6 @@
-import { randomInt } from "node:crypto";
 import { z } from "zod";
 import { noop } from "../core/action.js";
+import { randomAlnum } from "../core/random.js";
 import type { Fact } from "../core/fact.js";
 import type { StepType } from "./step.js";
 
@@ -19,8 +19,6 @@ function output(script: string): Fact<string> {
   return { key: `read:${script}`, script, parse: (out) => out.trim() };
 }
 
-const ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-
 /**
  * Reads a value from the host (in the batched facts, so plan sees it too) and keeps it for later
  * steps and templates; changes nothing. With `generate`, a value no host has yet is made up here,
@@ -36,7 +34,7 @@ export const readStep: StepType<ReadParams> = {
     if (found)
       return noop(`${p.register} read from the host`, [{ name: p.register, value: found, secret: p.secret }]);
     if (!p.generate) return noop(`${p.register}: nothing on the host`);
-    const value = Array.from({ length: p.generate.length }, () => ALNUM[randomInt(ALNUM.length)]).join("");
+    const value = randomAlnum(p.generate.length);
     return noop(`${p.register}: none on the host yet, generated`, [
       { name: p.register, value, secret: p.secret },
     ]);
