@@ -4,7 +4,6 @@ import { errorDetail } from "../core/errors.js";
 import { redactingBus } from "./render/bus.js";
 import { jsonRenderer } from "./render/json.js";
 import { plainRenderer } from "./render/plain.js";
-import { ttyRenderer } from "./render/tty.js";
 import type { Redactor } from "../core/secret.js";
 
 export type OutputMode = "tty" | "plain" | "json";
@@ -18,17 +17,19 @@ export const out = (s: string) => void process.stdout.write(s);
 export const err = (s: string) => void process.stderr.write(s);
 
 /** Picks the renderer and wraps it in the redacting bus. `done` waits for the display to finish. */
-export function makeOutput(
+/** listr2 is loaded only when a terminal shows the tree (it is a fifth of start-up). */
+export async function makeOutput(
   mode: OutputMode,
   redactor: Redactor,
   opts: { verbose: boolean; showDiffs: boolean; extra?: EventListener[] },
-): { emit: EventListener; done(): Promise<void> } {
+): Promise<{ emit: EventListener; done(): Promise<void> }> {
   const extra = opts.extra ?? [];
   if (mode === "json")
     return { emit: redactingBus(redactor, [jsonRenderer(out), ...extra]), done: async () => {} };
   if (mode === "plain") {
     return { emit: redactingBus(redactor, [plainRenderer(out, opts), ...extra]), done: async () => {} };
   }
+  const { ttyRenderer } = await import("./render/tty.js");
   const tty = ttyRenderer(out);
   const details: string[] = [];
   const collect: EventListener = (e: RunEvent) => {

@@ -27,7 +27,7 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
       const keep = (e: RunEvent) => void changes.push(e);
       const output = quiet
         ? { emit: (e: RunEvent) => keep(s.redactor.redactDeep(e)), done: async () => {} }
-        : makeOutput(mode, s.redactor, { verbose: o.verbose, showDiffs: dryRun, extra: [keep] });
+        : await makeOutput(mode, s.redactor, { verbose: o.verbose, showDiffs: dryRun, extra: [keep] });
       const summary = await runPlaybook({
         command,
         cluster: s.loaded.inventory.cluster.name,
