@@ -68,5 +68,5 @@ build_base() {
 docker info >/dev/null 2>&1 || { log "no Docker engine answers (start dockerd, or see .ci/run)"; exit 1; }
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || build_base
 log "image: $IMAGE on $BASE_IMAGE"
-docker build -q --build-arg "BASE=$BASE_IMAGE" -t "$IMAGE" "$here/testhost" >/dev/null
+docker build -q --force-rm --build-arg "BASE=$BASE_IMAGE" -t "$IMAGE" "$here/testhost" >/dev/null
 echo "$IMAGE"
