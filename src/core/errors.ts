@@ -93,10 +93,6 @@ export class HostKeyMismatchError extends HaprovError {
 export class UnknownHostKeyError extends HaprovError {
   override readonly name = "UnknownHostKeyError";
 }
-export class TimeoutError extends HaprovError {
-  override readonly name = "TimeoutError";
-}
-
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

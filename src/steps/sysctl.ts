@@ -2,7 +2,7 @@ import { z } from "zod";
 import { change, noop, type Action } from "../core/action.js";
 import { HaprovError } from "../core/errors.js";
 import { command } from "../core/quote.js";
-import { sysctlValue } from "../facts/sysctl.js";
+import { normalizeSysctl, sysctlValue } from "../facts/sysctl.js";
 import { fileStep, type FileParams } from "./file.js";
 import type { StepType } from "./step.js";
 
@@ -63,7 +63,7 @@ export const sysctlStep: StepType<SysctlParams> = {
           hint: "a missing kernel module (e.g. br_netfilter for net.bridge.*) is the usual cause",
         });
       }
-      if (live !== want.trim().split(/\s+/).join(" ")) {
+      if (live !== normalizeSysctl(want)) {
         changes.push(`${key} ${live} → ${want}`);
         wrong.push(`${key}=${want}`);
       }

@@ -38,3 +38,8 @@ export function failingStep(name = "explode"): BoundStep {
     files: () => [],
   };
 }
+
+/** A step with no facts whose plan is given directly (for value-flow tests). */
+export function planStep(name: string, plan: BoundStep["plan"]): BoundStep {
+  return { name, type: "test", notify: [], facts: () => [], plan, files: () => [] };
+}

@@ -11,7 +11,7 @@ import { RunValues } from "../../src/engine/values.js";
 import { redactingBus } from "../../src/cli/render/bus.js";
 import { jsonRenderer } from "../../src/cli/render/json.js";
 import { FakeHost } from "../helpers/fake-host.js";
-import { failingStep, setStep } from "../helpers/fake-steps.js";
+import { failingStep, planStep, setStep } from "../helpers/fake-steps.js";
 
 function spec(name: string): HostSpec {
   return {
@@ -305,28 +305,16 @@ describe("engine", () => {
 
   it("values flow between hosts in memory, and secret ones are masked in every event", async () => {
     const l = lab(["h1", "h2"]);
-    const produce: BoundStep = {
-      name: "make token",
-      type: "test",
-      notify: [],
-      facts: () => [],
-      plan: () =>
-        change("make token", [
-          { kind: "exec", command: "ECHO tok-9f8e7d6c5b4a", register: { name: "token", secret: true } },
-        ]),
-      files: () => [],
-    };
-    const consume: BoundStep = {
-      name: "use token",
-      type: "test",
-      notify: [],
-      facts: () => [],
-      plan: (_f, ctx) =>
-        change(`join with ${ctx.interpolate("{{ registered.token }}")}`, [
-          { kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") },
-        ]),
-      files: () => [],
-    };
+    const produce: BoundStep = planStep("make token", () =>
+      change("make token", [
+        { kind: "exec", command: "ECHO tok-9f8e7d6c5b4a", register: { name: "token", secret: true } },
+      ]),
+    );
+    const consume: BoundStep = planStep("use token", (_f, ctx) =>
+      change(`join with ${ctx.interpolate("{{ registered.token }}")}`, [
+        { kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") },
+      ]),
+    );
     const lines: string[] = [];
     const redactor = new Redactor();
     const values = new RunValues(redactor);
@@ -342,22 +330,12 @@ describe("engine", () => {
 
   it("values a step reads from a host reach later hosts' steps in plan too, masked in output", async () => {
     const l = lab(["h1", "h2"]);
-    const reads: BoundStep = {
-      name: "read secret",
-      type: "test",
-      notify: [],
-      facts: () => [],
-      plan: () => noop("read", [{ name: "pw", value: "pw-7c1e9d", secret: true }]),
-      files: () => [],
-    };
-    const uses: BoundStep = {
-      name: "use secret",
-      type: "test",
-      notify: [],
-      facts: () => [],
-      plan: (_f, ctx) => change(`configure with ${ctx.interpolate("{{ registered.pw }}")}`, []),
-      files: () => [],
-    };
+    const reads: BoundStep = planStep("read secret", () =>
+      noop("read", [{ name: "pw", value: "pw-7c1e9d", secret: true }]),
+    );
+    const uses: BoundStep = planStep("use secret", (_f, ctx) =>
+      change(`configure with ${ctx.interpolate("{{ registered.pw }}")}`, []),
+    );
     const lines: string[] = [];
     const redactor = new Redactor();
     await run(l, [phase("a", ["h1"], [reads]), phase("b", ["h2"], [uses])], {
@@ -376,14 +354,7 @@ describe("engine", () => {
       secret: false,
       ...extra,
     });
-    const echo = (text: string): BoundStep => ({
-      name: "use",
-      type: "test",
-      notify: [],
-      facts: () => [],
-      plan: (_f, ctx) => change(ctx.interpolate(text), []),
-      files: () => [],
-    });
+    const echo = (text: string): BoundStep => planStep("use", (_f, ctx) => change(ctx.interpolate(text), []));
 
     it("asks every host, then registers the first answer in inventory order; every host's answer stays visible", async () => {
       const l = lab();
@@ -466,15 +437,9 @@ describe("engine", () => {
 
   it("in plan, a value only known at apply time is an explicit unknown, not a fake string", async () => {
     const l = lab(["h1"]);
-    const consume: BoundStep = {
-      name: "use token",
-      type: "test",
-      notify: [],
-      facts: () => [],
-      plan: (_f, ctx) =>
-        change("join", [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
-      files: () => [],
-    };
+    const consume: BoundStep = planStep("use token", (_f, ctx) =>
+      change("join", [{ kind: "exec", command: ctx.interpolate("JOIN {{ registered.token }}") }]),
+    );
     const { events } = await run(l, [phase("p", ["h1"], [consume])], { dryRun: true });
     expect(steps(events)[0]!.message).toMatch(/registered.token.*not known yet/);
   });
