@@ -119,11 +119,19 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
     contextFor(host, { registered, gathered }) {
       const scope = {
         cluster: loaded.inventory.cluster,
-        host: { name: host.name, address: host.address, roles: host.roles, ...host.vars },
+        host: {
+          name: host.name,
+          address: host.address,
+          roles: host.roles,
+          user: host.ssh.user,
+          ...host.vars,
+        },
         hosts: all.map((h) => h.name),
         vars: loaded.inventory.vars ?? {},
         registered,
         gathered,
+        /** This host's own answer to each gather so far. */
+        self: Object.fromEntries(Object.entries(gathered).map(([k, v]) => [k, v[host.name] ?? ""])),
       };
       return {
         host,

@@ -15,7 +15,7 @@ export function interpolate(text: string, scope: Record<string, unknown>): strin
       } else {
         if (path.startsWith("registered.")) throw new UnknownValueError(path);
         throw new HaprovError(`unknown value {{ ${path} }}`, {
-          hint: "available: cluster.*, host.*, hosts, vars.*, registered.*",
+          hint: "available: cluster.*, host.*, hosts, vars.*, registered.*, gathered.*, self.*",
         });
       }
     }

@@ -21,6 +21,8 @@ export interface CompiledPhase {
   serial: number | undefined;
   /** Read on every host of the phase before any step plans (a barrier): see GatherDef. */
   gather: GatherDef[];
+  /** Hosts the phase's selector named that --limit excluded. */
+  limitedOut: string[];
   steps: BoundStep[];
   handlers: HandlerDef[];
 }
@@ -36,7 +38,13 @@ export interface GatherDef {
   /** Read-only POSIX sh snippet; its trimmed stdout is the host's answer. */
   script: string;
   secret: boolean;
-  generate?: { length: number };
+  generate?: { length: number } | undefined;
+  /** No host answered: register the phase's first host (e.g. the node that runs `kubeadm init`). */
+  otherwise?: "first-host" | undefined;
+  /** Exactly one host must answer (e.g. the VIP holder), asked again for up to waitSec. */
+  expect?: "one" | undefined;
+  waitSec?: number | undefined;
+  message?: string | undefined;
 }
 
 export interface HandlerDef {

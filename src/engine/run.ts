@@ -135,8 +135,15 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
   const owed = new Map<string, string[]>();
   if (phase.gather.length > 0) {
     // A barrier inside the phase: every host answers before any host plans a step.
-    const failedReads = await gather(phase.gather, hosts, s.conns, o.values, s.limit, (name, g) =>
-      o.context(s.byName.get(name)!, o.values.snapshot()).interpolate(g.script),
+    const failedReads = await gather(
+      phase,
+      hosts,
+      s.conns,
+      o.values,
+      s.limit,
+      (name, g) => o.context(s.byName.get(name)!, o.values.snapshot()).interpolate(g.script),
+      o.signal,
+      o.dryRun,
     );
     for (const [name, message] of failedReads) {
       s.failed.add(name);

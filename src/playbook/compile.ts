@@ -1,6 +1,8 @@
 import { InputError } from "../core/errors.js";
 import type { HostSpec, Role } from "../core/host.js";
-import type { BoundStep } from "../core/step.js";
+import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
+import { skip } from "../core/action.js";
+import { whenHolds } from "../core/when.js";
 import type { CompiledPlaybook } from "../engine/model.js";
 import { command } from "../core/quote.js";
 import { unitName } from "../facts/service.js";
@@ -38,15 +40,37 @@ export function compilePlaybook(
       requires: phase.requires,
       serial: phase.serial,
       gather: phase.gather,
+      // Hosts the selector picked but --limit left out: decisions needing every host refuse then.
+      limitedOut: select(phase.hosts, allHosts, pb.file, pi).filter((n) => !inLimit(n)),
       steps: (pb.steps[pi] ?? []).map((s): BoundStep => {
         const type = STEP_TYPES[s.type]!;
+        const applies = (ctx: StepContext) => whenHolds(s.when, ctx.interpolate);
         return {
           name: s.name,
           type: s.type,
           notify: s.notify,
-          facts: (ctx) => type.facts(s.params as never, ctx),
-          plan: (facts, ctx) => type.plan(s.params as never, facts, ctx),
-          files: (ctx) => type.files?.(s.params as never, ctx) ?? [],
+          facts: (ctx) => {
+            try {
+              if (!applies(ctx)) return [];
+            } catch (e) {
+              // Decided by a value produced later in the run: plan says so, apply re-reads.
+              if (e instanceof UnknownValueError) return [];
+              throw e;
+            }
+            return type.facts(s.params as never, ctx);
+          },
+          plan: (facts, ctx) =>
+            applies(ctx)
+              ? type.plan(s.params as never, facts, ctx)
+              : skip(`not for this host (${s.when.join(" and ")})`),
+          files: (ctx) => {
+            try {
+              if (!applies(ctx)) return [];
+            } catch (e) {
+              if (!(e instanceof UnknownValueError)) throw e;
+            }
+            return type.files?.(s.params as never, ctx) ?? [];
+          },
         };
       }),
       handlers: phase.handlers.map((h) =>
@@ -54,7 +78,9 @@ export function compilePlaybook(
           ? {
               name: h.name,
               run: command("systemctl", h.action, unitName(h.service)),
-              verify: command("systemctl", "is-active", "--quiet", unitName(h.service)),
+              verify: [command("systemctl", "is-active", "--quiet", unitName(h.service)), h.verify]
+                .filter(Boolean)
+                .join(" && "),
               serial: h.serial,
             }
           : { name: h.name, run: h.run!, ...(h.verify ? { verify: h.verify } : {}), serial: h.serial },

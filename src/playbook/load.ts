@@ -15,6 +15,8 @@ export interface ParsedStep {
   type: string;
   params: unknown;
   notify: string[];
+  /** Conditions (see core/when.ts); the step is skipped on hosts where one does not hold. */
+  when: string[];
 }
 export interface LoadedPlaybook {
   file: string;
@@ -69,7 +71,7 @@ export async function loadPlaybook(file: string, cwd = process.cwd()): Promise<L
     const handlerNames = new Set(phase.handlers.map((h) => h.name));
     return phase.steps.flatMap((entry, si): ParsedStep[] => {
       const base = ["phases", pi, "steps", si];
-      const typeKeys = Object.keys(entry).filter((k) => k !== "name" && k !== "notify");
+      const typeKeys = Object.keys(entry).filter((k) => k !== "name" && k !== "notify" && k !== "when");
       const unknown = typeKeys.filter((k) => !(k in STEP_TYPES));
       for (const k of unknown)
         err(base, `unknown step type "${k}" (expected one of: ${Object.keys(STEP_TYPES).join(", ")})`, k);
@@ -103,6 +105,7 @@ export async function loadPlaybook(file: string, cwd = process.cwd()): Promise<L
           type,
           params: params.data,
           notify: entry.notify,
+          when: entry.when,
         },
       ];
     });

@@ -17,7 +17,11 @@ export const HandlerEntry = z
       .describe("Unit to restart or reload; haprov then waits until it is active again"),
     action: z.enum(["restart", "reload"], { error: "expected restart or reload" }).default("restart"),
     run: z.string().min(1).optional().describe("Or: any command (for things that are not systemd units)"),
-    verify: z.string().min(1).optional().describe("With run: read-only command polled until it exits 0"),
+    verify: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Read-only command polled until it exits 0 (with service: after is-active)"),
     serial: z.boolean().default(false).describe("One host at a time, after every host finished the phase"),
   })
   .refine((h) => (h.service === undefined) !== (h.run === undefined), {
@@ -28,6 +32,11 @@ export const HandlerEntry = z
 export const StepEntry = z.looseObject({
   name: z.string().min(1).optional(),
   notify: z.array(z.string().min(1)).default([]),
+  when: z
+    .union([z.string().min(1), z.array(z.string().min(1))])
+    .transform((w) => (Array.isArray(w) ? w : [w]))
+    .default([])
+    .describe('Run only if every condition holds: "A == B", "A != B", or "A" (non-empty)'),
 });
 
 export const PhaseEntry = z.strictObject({
@@ -47,6 +56,16 @@ export const PhaseEntry = z.strictObject({
         script: z.string().min(1).describe("Read-only shell snippet run on every host of the phase"),
         secret: z.boolean().default(false),
         generate: z.strictObject({ length: z.number().int().min(4).max(64) }).optional(),
+        otherwise: z
+          .literal("first-host", { error: "expected first-host" })
+          .optional()
+          .describe("When no host answers: register the phase's first host (refused under --limit)"),
+        expect: z
+          .literal("one", { error: "expected one" })
+          .optional()
+          .describe("Exactly one host must answer; with waitSec, asked again until one does"),
+        waitSec: z.number().int().min(1).max(3600).optional(),
+        message: z.string().optional().describe("What the expectation means, for the error"),
       }),
     )
     .default([])

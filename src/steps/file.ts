@@ -33,6 +33,10 @@ export const FileParams = z
       .optional()
       .describe("Command run on the temp file before it replaces the live one; %s is its path"),
     secret: z.boolean().default(false).describe("Never show or read back the content (diffs are hidden)"),
+    encoding: z
+      .enum(["utf8", "base64"], { error: "expected utf8 or base64" })
+      .default("utf8")
+      .describe("base64: the content is decoded first (exact bytes, e.g. keys copied between hosts)"),
   })
   .refine((p) => (p.content === undefined) !== (p.template === undefined), {
     error: "expected exactly one of content or template",
@@ -46,9 +50,15 @@ function pathOf(p: FileParams, ctx: StepContext): string {
   return path;
 }
 
-export function desiredContent(p: FileParams, ctx: StepContext): string {
-  return p.template !== undefined ? ctx.renderTemplate(p.template) : ctx.interpolate(p.content ?? "");
+export function desiredContent(p: FileParams, ctx: StepContext): Buffer {
+  const text = p.template !== undefined ? ctx.renderTemplate(p.template) : ctx.interpolate(p.content ?? "");
+  return Buffer.from(text, p.encoding);
 }
+
+const ownerOf = (p: FileParams, ctx: StepContext) => ({
+  owner: ctx.interpolate(p.owner),
+  group: ctx.interpolate(p.group),
+});
 
 export const fileStep: StepType<FileParams> = {
   type: "file",
@@ -59,15 +69,14 @@ export const fileStep: StepType<FileParams> = {
     {
       path: pathOf(p, ctx),
       mode: p.mode.padStart(4, "0"),
-      owner: p.owner,
-      group: p.group,
-      content: desiredContent(p, ctx),
+      ...ownerOf(p, ctx),
+      content: desiredContent(p, ctx).toString(),
       secret: p.secret,
     },
   ],
   plan(params, facts, ctx) {
-    const p = { ...params, path: pathOf(params, ctx) };
-    const want = Buffer.from(desiredContent(p, ctx));
+    const p = { ...params, path: pathOf(params, ctx), ...ownerOf(params, ctx) };
+    const want = desiredContent(p, ctx);
     const wantHash = createHash("sha256").update(want).digest("hex");
     const wantMode = p.mode.padStart(4, "0");
     const live = facts.get(fileState(p.path, !p.secret));

@@ -18,6 +18,7 @@ function persistParams(p: KernelModuleParams): FileParams {
     mode: "0644",
     owner: "root",
     group: "root",
+    encoding: "utf8",
     secret: false,
   };
 }

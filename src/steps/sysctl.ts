@@ -37,6 +37,7 @@ function persistParams(p: SysctlParams): FileParams {
     mode: "0644",
     owner: "root",
     group: "root",
+    encoding: "utf8",
     secret: false,
   };
 }

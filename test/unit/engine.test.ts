@@ -41,6 +41,7 @@ const phase = (
   requires: "all",
   serial: undefined,
   gather: [],
+  limitedOut: [],
   steps,
   handlers: [],
   ...extra,
@@ -432,6 +433,81 @@ describe("engine", () => {
         { host: "h2", phase: "p", step: "gather", message: expect.stringMatching(/boom/) },
       ]);
       expect(summary.skippedPhases.map((p) => p.phase)).toEqual(["q"]);
+    });
+  });
+
+  describe("gather expectations", () => {
+    const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
+      name,
+      script: `FACT ${name}`,
+      secret: false,
+      ...extra,
+    });
+    const echo = (text: string): BoundStep => planStep("use", (_f, ctx) => change(ctx.interpolate(text), []));
+
+    it("expect one: exactly one host answering is registered; none or two fail every host with the message", async () => {
+      const l = lab();
+      l.hosts.get("h2")!.state.set("vip", "h2");
+      const ok = await run(l, [
+        phase("p", ["h1", "h2", "h3"], [echo("holder={{ registered.vip }}")], {
+          gather: [g("vip", { expect: "one" })],
+        }),
+      ]);
+      expect(steps(ok.events).map((e) => e.message)).toEqual(Array(3).fill("holder=h2"));
+
+      l.hosts.get("h3")!.state.set("vip", "h3");
+      const two = await run(l, [
+        phase("p", ["h1", "h2", "h3"], [echo("x")], {
+          gather: [g("vip", { expect: "one", message: "the VIP must be held by exactly one node" })],
+        }),
+      ]);
+      expect(two.summary.failures.map((f) => [f.host, f.message])).toEqual(
+        ["h1", "h2", "h3"].map((h) => [h, "the VIP must be held by exactly one node: h2, h3 did"]),
+      );
+    });
+
+    it("expect one with waitSec asks again until it holds", async () => {
+      const l = lab();
+      let asked = 0;
+      const h1 = l.hosts.get("h1")!;
+      const exec = h1.exec.bind(h1);
+      h1.exec = async (cmd, o) => {
+        if (++asked === 3) h1.state.set("vip", "h1");
+        return exec(cmd, o);
+      };
+      const { summary } = await run(l, [
+        phase("p", ["h1", "h2"], [echo("x")], { gather: [g("vip", { expect: "one", waitSec: 10 })] }),
+      ]);
+      expect(summary.failures).toEqual([]);
+      expect(asked).toBeGreaterThanOrEqual(3);
+    });
+
+    it("otherwise first-host picks the first host only when every host of the phase was asked", async () => {
+      const l = lab();
+      const picked = await run(l, [
+        phase("p", ["h1", "h2", "h3"], [echo("init={{ registered.init }}")], {
+          gather: [g("init", { otherwise: "first-host" })],
+        }),
+      ]);
+      expect(steps(picked.events).map((e) => e.message)).toEqual(Array(3).fill("init=h1"));
+
+      // h1 existing wins over order
+      l.hosts.get("h3")!.state.set("init", "h3");
+      const existing = await run(l, [
+        phase("p", ["h1", "h2", "h3"], [echo("init={{ registered.init }}")], {
+          gather: [g("init", { otherwise: "first-host" })],
+        }),
+      ]);
+      expect(steps(existing.events).map((e) => e.message)).toEqual(Array(3).fill("init=h3"));
+
+      l.hosts.get("h3")!.state.delete("init");
+      const limited = await run(l, [
+        phase("p", ["h2", "h3"], [echo("x")], {
+          gather: [g("init", { otherwise: "first-host" })],
+          limitedOut: ["h1"],
+        }),
+      ]);
+      expect(limited.summary.failures[0]!.message).toMatch(/h1 could not be asked .*refusing to choose h2/);
     });
   });
 
