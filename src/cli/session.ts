@@ -66,8 +66,9 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
   let playbook: LoadedPlaybook | undefined;
   let compiled: CompiledPlaybook | undefined;
   const ref = o.playbook ?? loaded.inventory.cluster.mode;
+  let file: string | undefined;
   try {
-    playbook = await loadPlaybook(resolvePlaybook(ref));
+    file = resolvePlaybook(ref);
   } catch (e) {
     if (o.playbook) throw e;
     if (needPlaybook === "required") {
@@ -78,6 +79,7 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
       );
     }
   }
+  if (file) playbook = await loadPlaybook(file);
   if (playbook) {
     checkTemplates(playbook);
     compiled = compilePlaybook(playbook, hosts, limit);

@@ -86,6 +86,10 @@ export const ClusterSettings = z.strictObject({
     })
     .optional()
     .describe("VRRP auth_pass (generated when omitted)"),
+  vrrpProfile: z
+    .enum(["default", "fast"], { error: "expected default or fast" })
+    .default("default")
+    .describe("fast: VRRPv3, 0.3 s adverts (~1 s failover) and NO VRRP authentication"),
   strict: z.boolean().default(false).describe("Turn quorum warnings into errors"),
 });
 

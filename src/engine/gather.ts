@@ -15,7 +15,7 @@ const POLL_MS = 500;
 /**
  * Asks every host the phase's gather questions in one round trip each, then registers, per
  * question, the first non-empty answer in host (inventory) order — or a value generated once for
- * the run, or the phase's first host (`otherwise: first-host`), or "" when none applies. A question
+ * the run, or the phase's first host (`otherwise: first-host`), or "" (`otherwise: empty`). A question
  * with `expect: one` must have exactly one host answering; with `waitSec` it is asked again until
  * it does. Returns the hosts that cannot go on, with the reason (an unmet expectation fails them all).
  */
@@ -94,7 +94,10 @@ export async function gather(
         );
       else chosen = phase.hosts[0];
     }
-    values.set(g.name, chosen ?? "", g.secret);
+    if (chosen === undefined && g.otherwise === "empty") chosen = "";
+    // No answer and no fallback: the value stays unknown, so a step that needs it fails (or, in
+    // plan, says it is known at apply time) instead of writing an empty key or config.
+    if (chosen !== undefined) values.set(g.name, chosen, g.secret);
   }
   if (reasons.length > 0) for (const h of hosts) failed.set(h, reasons.join("; "));
   return failed;

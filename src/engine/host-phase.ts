@@ -201,9 +201,34 @@ const VERIFY_TIMEOUT_MS = 60_000;
 
 /** Runs a handler, waits until its verify command passes, then clears its pending record. */
 export async function runHandler(
-  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "dryRun" | "emit" | "tally" | "cluster">,
-  h: HandlerDef,
+  d: Pick<
+    HostPhaseDeps,
+    "conn" | "host" | "phase" | "dryRun" | "emit" | "tally" | "cluster" | "context" | "values"
+  >,
+  handler: HandlerDef,
 ): Promise<boolean> {
+  // {{ values }} in a handler's commands are this host's (e.g. the VIP it probes).
+  let h: HandlerDef = handler;
+  try {
+    const ctx = d.context(d.host, d.values.snapshot());
+    h = {
+      ...handler,
+      run: ctx.interpolate(handler.run),
+      ...(handler.verify ? { verify: ctx.interpolate(handler.verify) } : {}),
+    };
+  } catch (e) {
+    d.emit({
+      kind: "handler",
+      phase: d.phase.name,
+      host: d.host.name,
+      handler: handler.name,
+      status: "failed",
+      durationMs: 0,
+      message: errorMessage(e),
+    });
+    d.tally.fail(d.host.name, d.phase.name, `handler: ${handler.name}`, errorMessage(e));
+    return false;
+  }
   const t0 = performance.now();
   const base = {
     kind: "handler" as const,

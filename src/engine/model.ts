@@ -40,7 +40,7 @@ export interface GatherDef {
   secret: boolean;
   generate?: { length: number } | undefined;
   /** No host answered: register the phase's first host (e.g. the node that runs `kubeadm init`). */
-  otherwise?: "first-host" | undefined;
+  otherwise?: "first-host" | "empty" | undefined;
   /** Exactly one host must answer (e.g. the VIP holder), asked again for up to waitSec. */
   expect?: "one" | undefined;
   waitSec?: number | undefined;

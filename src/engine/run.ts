@@ -99,6 +99,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
         ? `not started: ${[...failed].join(", ")} failed or unreachable, and this phase needs every host`
         : undefined;
     const hosts = phase.hosts.filter((n) => !failed.has(n));
+    if (phase.hosts.length === 0) continue; // e.g. no worker in this inventory: nothing to say
     if (reason || hosts.length === 0) {
       const why = reason ?? "no healthy host left for this phase";
       o.emit({ kind: "phase-skipped", phase: phase.name, reason: why });

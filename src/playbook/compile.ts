@@ -1,7 +1,7 @@
 import { InputError } from "../core/errors.js";
 import type { HostSpec, Role } from "../core/host.js";
 import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
-import { skip } from "../core/action.js";
+import { noop } from "../core/action.js";
 import { whenHolds } from "../core/when.js";
 import type { CompiledPlaybook } from "../engine/model.js";
 import { command } from "../core/quote.js";
@@ -62,7 +62,7 @@ export function compilePlaybook(
           plan: (facts, ctx) =>
             applies(ctx)
               ? type.plan(s.params as never, facts, ctx)
-              : skip(`not for this host (${s.when.join(" and ")})`),
+              : noop(`not for this host (${s.when.join(" and ")})`),
           files: (ctx) => {
             try {
               if (!applies(ctx)) return [];

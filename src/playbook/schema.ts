@@ -57,9 +57,11 @@ export const PhaseEntry = z.strictObject({
         secret: z.boolean().default(false),
         generate: z.strictObject({ length: z.number().int().min(4).max(64) }).optional(),
         otherwise: z
-          .literal("first-host", { error: "expected first-host" })
+          .enum(["first-host", "empty"], { error: "expected first-host or empty" })
           .optional()
-          .describe("When no host answers: register the phase's first host (refused under --limit)"),
+          .describe(
+            "When no host answers: the phase's first host (refused when a host could not be asked), or an empty value; otherwise the value stays unknown",
+          ),
         expect: z
           .literal("one", { error: "expected one" })
           .optional()

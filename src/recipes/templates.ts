@@ -1,18 +1,8 @@
-import type { HostSpec } from "../core/host.js";
-import type { Inventory } from "../config/schema.js";
+import type { Template } from "./template.js";
+import { checkApiserver, haproxyCfg, keepalivedConf } from "./keepalived-haproxy/index.js";
+import { kubeadmInit, kubeadmJoinControlPlane, kubeadmJoinWorker, kubeFlannel } from "./kubeadm/index.js";
 
-/** What a TypeScript template sees. Templates are pure: same input, same bytes (no timestamps). */
-export interface TemplateInput {
-  inventory: Inventory;
-  host: HostSpec;
-  hosts: HostSpec[];
-  /** Values registered earlier in the run (`register:`), e.g. a secret read from the hosts. */
-  values: Record<string, string>;
-  /** Per gather of the phase: host name → that host's answer. */
-  gathered: Record<string, Record<string, string>>;
-}
-
-export type Template = (input: TemplateInput) => string;
+export type { Template, TemplateInput } from "./template.js";
 
 /** /etc/hosts-style lines for every host of the cluster, in inventory order. */
 export const clusterHosts: Template = ({ inventory, hosts }) =>
@@ -25,4 +15,11 @@ export const clusterHosts: Template = ({ inventory, hosts }) =>
 /** Templates a playbook may name in `file: { template: NAME }`. The HA recipes add theirs here. */
 export const TEMPLATES: Record<string, Template> = {
   "cluster-hosts": clusterHosts,
+  "haproxy-cfg": haproxyCfg,
+  "keepalived-conf": keepalivedConf,
+  "check-apiserver": checkApiserver,
+  "kubeadm-init": kubeadmInit,
+  "kubeadm-join-control-plane": kubeadmJoinControlPlane,
+  "kubeadm-join-worker": kubeadmJoinWorker,
+  "kube-flannel": kubeFlannel,
 };

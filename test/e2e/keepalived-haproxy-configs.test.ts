@@ -70,7 +70,7 @@ describe.runIf(dockerAvailable())("design A configs pass the real haproxy -c and
     await lab.exec("cp1", "mkdir -p /etc/keepalived");
     await write(
       "/etc/keepalived/check_apiserver.sh",
-      renderCheckScript({ lbPort: 8443, vip: lab.subnet.vip, interface: "eth0" }),
+      renderCheckScript({ statsPort: 8404, lbPort: 8443, vip: lab.subnet.vip, interface: "eth0" }),
       "0755",
     );
     for (const profile of ["default", "fast"] as const) {

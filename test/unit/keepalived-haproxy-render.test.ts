@@ -94,7 +94,7 @@ describe("design A config renderers", () => {
   });
 
   it("the check script tests the local haproxy, and the VIP only where this node holds it", () => {
-    const s = renderCheckScript({ lbPort: 8443, vip: "10.0.0.100", interface: "eth0" });
+    const s = renderCheckScript({ statsPort: 8404, lbPort: 8443, vip: "10.0.0.100", interface: "eth0" });
     expect(s.startsWith("#!/bin/sh\n")).toBe(true);
     expect(s).toContain("https://127.0.0.1:8443/healthz || exit 1");
     expect(s).toContain('grep -q " 10.0.0.100/"');
