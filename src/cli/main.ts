@@ -7,6 +7,7 @@ import { ExitCode } from "../core/exit-codes.js";
 import { labCommand } from "./commands/lab.js";
 import { renderCommand } from "./commands/render.js";
 import { runCommand } from "./commands/run.js";
+import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { statusCommand } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
 import { err, out, printError } from "./output.js";
@@ -72,6 +73,12 @@ export function buildProgram(result: { code: number }): Command {
   common(
     program.command("status").description("per host: SSH reachability, OS, and the playbook's services"),
   ).action(action(statusCommand));
+  common(
+    program
+      .command("kubeconfig")
+      .description("the cluster's admin kubeconfig (server https://VIP:LB-port) for the operator")
+      .option("-o, --output <file>", "write it here (mode 0600) instead of stdout"),
+  ).action(action(kubeconfigCommand));
   program.addCommand(labCommand(result));
   program
     .command("version")

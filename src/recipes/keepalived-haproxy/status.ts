@@ -1,0 +1,99 @@
+import type { Fact } from "../../core/fact.js";
+import { quote } from "../../core/quote.js";
+import { HAPROXY_STATS_PORT } from "./index.js";
+
+/** What `haprov status` reads on a control-plane node of design A, in the same one round trip. */
+export interface LbStatus {
+  /** MASTER, BACKUP or FAULT from keepalived's journal (this invocation), or stopped/unknown. */
+  keepalived: string;
+  holdsVip: boolean;
+  haproxy: string;
+  /** Each k8s_api backend server as haproxy sees it (UP, DOWN, MAINT…). */
+  backends: Record<string, string>;
+  /** HTTP status of GET /healthz: this node's API server, and through the VIP. "000" = no answer. */
+  apiserverHealthz: string;
+  vipHealthz: string;
+  /** kubectl get nodes through the VIP (admin.conf's server), NAME → STATUS. */
+  nodes: Record<string, string> | undefined;
+}
+
+const SEP = "@@haprov-status@@";
+
+export function lbStatusFact(o: {
+  vip: string;
+  lbPort: number;
+  address: string;
+  apiServerPort: number;
+}): Fact<LbStatus> {
+  const script = [
+    `if systemctl is-active --quiet keepalived; then id=$(systemctl show -p InvocationID --value keepalived); journalctl _SYSTEMD_INVOCATION_ID="$id" -o cat --no-pager 2>/dev/null | grep -oE 'Entering (MASTER|BACKUP|FAULT) STATE' | tail -n 1 | cut -d' ' -f2 | grep . || echo unknown; else echo stopped; fi`,
+    `echo ${SEP}`,
+    `ip -4 -o addr show | grep -q ${quote(` ${o.vip}/`)} && echo yes || echo no`,
+    `echo ${SEP}`,
+    `systemctl is-active haproxy 2>/dev/null || true`,
+    `echo ${SEP}`,
+    `curl -s --max-time 2 "http://127.0.0.1:${HAPROXY_STATS_PORT}/stats;csv" 2>/dev/null | awk -F, '$1 == "k8s_api" && $2 != "FRONTEND" && $2 != "BACKEND" { print $2 " " $18 }'`,
+    `echo ${SEP}`,
+    `curl -sk --max-time 2 -o /dev/null -w '%{http_code}\\n' https://${o.address}:${o.apiServerPort}/healthz`,
+    `echo ${SEP}`,
+    `curl -sk --max-time 2 -o /dev/null -w '%{http_code}\\n' https://${o.vip}:${o.lbPort}/healthz`,
+    `echo ${SEP}`,
+    `if [ -f /etc/kubernetes/admin.conf ]; then kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes 2>/dev/null | tail -n +2 | awk '{ print $1 " " $2 }' || true; else echo "-"; fi`,
+  ].join("\n");
+  return {
+    key: `lb-status:${o.vip}`,
+    script: `{\n${script}\n}`,
+    parse(out) {
+      const parts = out.split(`${SEP}\n`).map((p) => p.trim());
+      const pairs = (text: string | undefined) =>
+        Object.fromEntries(
+          (text ?? "")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.split(" ") as [string, string]),
+        );
+      return {
+        keepalived: parts[0] || "unknown",
+        holdsVip: parts[1] === "yes",
+        haproxy: parts[2] || "unknown",
+        backends: pairs(parts[3]),
+        apiserverHealthz: parts[4] || "000",
+        vipHealthz: parts[5] || "000",
+        nodes: parts[6] === "-" ? undefined : pairs(parts[6]),
+      };
+    },
+  };
+}
+
+/** Cluster-wide verdict: exactly one VIP holder, every node healthy. Problems are plain sentences. */
+export function lbProblems(byHost: Record<string, LbStatus | undefined>, controlPlane: string[]): string[] {
+  const problems: string[] = [];
+  const answered = Object.entries(byHost).filter((e): e is [string, LbStatus] => e[1] !== undefined);
+  const holders = answered.filter(([, s]) => s.holdsVip).map(([h]) => h);
+  if (holders.length !== 1)
+    problems.push(
+      holders.length === 0
+        ? "no node holds the VIP"
+        : `the VIP is held by ${holders.join(" and ")} (split brain)`,
+    );
+  for (const [h, s] of answered) {
+    if (s.keepalived !== "MASTER" && s.keepalived !== "BACKUP")
+      problems.push(`${h}: keepalived ${s.keepalived}`);
+    if (s.haproxy !== "active") problems.push(`${h}: haproxy ${s.haproxy}`);
+    const down = Object.entries(s.backends).filter(([, st]) => st !== "UP");
+    if (down.length > 0)
+      problems.push(`${h}: haproxy sees ${down.map(([b, st]) => `${b} ${st}`).join(", ")}`);
+    const missing = controlPlane.filter((c) => !(c in s.backends));
+    if (s.haproxy === "active" && missing.length > 0)
+      problems.push(`${h}: haproxy has no backend for ${missing.join(", ")}`);
+    if (s.apiserverHealthz !== "200") problems.push(`${h}: API server /healthz ${s.apiserverHealthz}`);
+    if (s.vipHealthz !== "200") problems.push(`${h}: /healthz through the VIP ${s.vipHealthz}`);
+  }
+  const nodes = answered.find(([, s]) => s.nodes)?.[1].nodes;
+  if (nodes) {
+    for (const c of controlPlane)
+      if (nodes[c] === undefined) problems.push(`${c}: not a node of the cluster`);
+      else if (nodes[c] !== "Ready") problems.push(`${c}: node ${nodes[c]}`);
+  }
+  return problems;
+}
