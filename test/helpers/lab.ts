@@ -78,9 +78,22 @@ export interface Lab {
   bastion: (LabHost & { outerAddress: string }) | undefined;
   host(name: string): LabHost;
   /** Writes an inventory for these hosts and returns its path. */
-  inventory(o?: { user?: string; extra?: string; mode?: string; ssh?: string }): string;
+  inventory(o?: {
+    user?: string;
+    extra?: string;
+    mode?: string;
+    ssh?: string;
+    /** Cluster settings added to the cluster mapping, e.g. "vrrpProfile: fast". */
+    cluster?: string;
+    /** Which lab hosts, with which role (default: all, control-plane). */
+    roles?: Record<string, "control-plane" | "worker">;
+  }): string;
   exec(name: string, command: string): Promise<{ exitCode: number; output: string }>;
   stop(name: string): Promise<void>;
+  /** SIGKILL to the container: the host dies without a chance to say goodbye (no VRRP priority 0). */
+  kill(name: string): void;
+  /** Starts a stopped host again (same address, same host keys) and waits for its sshd. */
+  start(name: string): Promise<void>;
   pause(name: string): void;
   unpause(name: string): void;
   disconnect(name: string): void;
@@ -124,7 +137,9 @@ function usedSubnets(): string[] {
     .filter(Boolean);
 }
 
-export async function startLab(o: { hosts?: number; bastion?: boolean } = {}): Promise<Lab> {
+export async function startLab(
+  o: { hosts?: number; names?: string[]; bastion?: boolean } = {},
+): Promise<Lab> {
   const id = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   live.add(id);
   const dir = mkdtempSync(join(tmpdir(), "haprov-lab-"));
@@ -138,7 +153,7 @@ export async function startLab(o: { hosts?: number; bastion?: boolean } = {}): P
     { stdio: "ignore" },
   );
   try {
-    const names = Array.from({ length: o.hosts ?? 3 }, (_, i) => `cp${i + 1}`);
+    const names = o.names ?? Array.from({ length: o.hosts ?? 3 }, (_, i) => `cp${i + 1}`);
     const pub = readFileSync(`${key}.pub`, "utf8");
     const hosts = await Promise.all(
       names.map(async (name, i): Promise<LabHost> => {
@@ -201,10 +216,16 @@ export async function startLab(o: { hosts?: number; bastion?: boolean } = {}): P
         const file = join(dir, `inventory-${Math.random().toString(36).slice(2, 8)}.yaml`);
         writeFileSync(
           file,
-          `cluster: { name: ${id}, mode: ${io.mode ?? "keepalived-haproxy"}, vip: ${subnet.vip}, vipPrefix: ${subnet.prefix}, interface: eth0 }
+          `cluster: { name: ${id}, mode: ${io.mode ?? "keepalived-haproxy"}, vip: ${subnet.vip}, vipPrefix: ${subnet.prefix}, interface: eth0${io.cluster ? `, ${io.cluster}` : ""} }
 ssh: { user: ${io.user ?? "root"}, identityFile: ${key}, knownHosts: ${knownHosts}, sshConfig: false${io.ssh ? `, ${io.ssh}` : ""} }
 hosts:
-${hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, roles: [control-plane] }`).join("\n")}
+${hosts
+  .filter((h) => !io.roles || h.name in io.roles)
+  .map(
+    (h) =>
+      `  - { name: ${h.name}, address: ${h.address}, roles: [${io.roles?.[h.name] ?? "control-plane"}] }`,
+  )
+  .join("\n")}
 ${io.extra ?? ""}`,
         );
         return file;
@@ -216,6 +237,18 @@ ${io.extra ?? ""}`,
       async stop(name) {
         await byName(name).container.stop({ timeout: 2000, remove: false });
       },
+      async start(name) {
+        execFileSync("docker", ["start", byName(name).container.getId()], { stdio: "ignore" });
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const r = await byName(name).container.exec(["sh", "-c", "systemctl is-active --quiet ssh"]);
+          if (r.exitCode === 0) return;
+          if (Date.now() > deadline) throw new Error(`${name}: sshd not up 60 s after docker start`);
+          await new Promise((res) => setTimeout(res, 300));
+        }
+      },
+      kill: (name) =>
+        void execFileSync("docker", ["kill", byName(name).container.getId()], { stdio: "ignore" }),
       pause: (name) => void execFileSync("docker", ["pause", byName(name).container.getId()]),
       unpause: (name) => void execFileSync("docker", ["unpause", byName(name).container.getId()]),
       disconnect: (name) =>

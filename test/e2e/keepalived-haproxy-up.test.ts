@@ -1,0 +1,314 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { get200, startProber } from "../helpers/prober.js";
+
+/**
+ * Design A end to end on real systemd hosts: real keepalived (VRRP between the containers), real
+ * haproxy, real sshd; kubeadm/kubelet/kubectl and the API server are the stand-ins of
+ * docker/testhost/standin (docker/README.md says what they do and do not do).
+ * One lab, scenarios in order: each starts from the state the previous one left.
+ */
+type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
+const events = (stdout: string): Ev[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
+/** "host phase: step" for every step or handler that changed (or would change, in plan). */
+const changes = (stdout: string) =>
+  events(stdout)
+    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
+    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
+    .sort();
+
+const CPS = ["cp1", "cp2", "cp3"];
+
+describe.runIf(dockerAvailable())(
+  "keepalived-haproxy: haprov up builds and keeps an HA control plane",
+  () => {
+    let lab: Lab;
+    let inv: string;
+    let vipUrl: string;
+    const out = mkdtempSync(join(tmpdir(), "haprov-ka-"));
+    const up = (file = inv, ...args: string[]) => haprov(["up", "-i", file, "-y", "--json", ...args]);
+    const sh = async (host: string, cmd: string) => (await lab.exec(host, cmd)).output.trim();
+    const holders = async (hosts = CPS) => {
+      const held = await Promise.all(
+        hosts.map(
+          async (h) =>
+            (await lab.exec(h, `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`)).exitCode === 0,
+        ),
+      );
+      return hosts.filter((_, i) => held[i]);
+    };
+    const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
+      const end = Date.now() + ms;
+      while (!(await fn())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const started = (hosts: string[]) =>
+      Promise.all(
+        hosts.map((h) =>
+          sh(h, "systemctl show -p ActiveEnterTimestamp --value haproxy keepalived kubelet | tr '\\n' '|'"),
+        ),
+      );
+
+    beforeAll(async () => {
+      lab = await startLab({ names: ["cp1", "cp2", "cp3", "w1", "cp4"] });
+      inv = lab.inventory({
+        roles: { cp1: "control-plane", cp2: "control-plane", cp3: "control-plane", w1: "worker" },
+      });
+      vipUrl = `https://${lab.subnet.vip}:8443/healthz`;
+    }, 180_000);
+    afterAll(async () => {
+      await lab?.destroy();
+      rmSync(out, { recursive: true, force: true });
+    });
+
+    it("fresh up: one VIP holder, /healthz through the VIP, every node joined, configs valid, modes right, no secret printed", async () => {
+      const r = await up();
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+
+      expect(await holders()).toHaveLength(1);
+      expect(await holders(["w1"])).toEqual([]);
+      expect(await get200(vipUrl)).toBe(true);
+      const nodes = await sh("cp2", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes");
+      expect(await sh("cp2", "grep server: /etc/kubernetes/admin.conf")).toContain(
+        `https://${lab.subnet.vip}:8443`,
+      );
+      for (const n of [...CPS, "w1"]) expect(nodes).toMatch(new RegExp(`^${n}\\s+Ready`, "m"));
+      expect(nodes).not.toMatch(/^cp4/m);
+
+      for (const h of CPS) {
+        const ha = await lab.exec(h, "haproxy -c -f /etc/haproxy/haproxy.cfg");
+        expect(ha.exitCode, ha.output).toBe(0);
+        // keepalived -t: exit 0 and nothing on stderr (it only warns about many mistakes)
+        const ka = await lab.exec(h, "keepalived -t -f /etc/keepalived/keepalived.conf 2>&1 >/dev/null");
+        expect([ka.exitCode, ka.output]).toEqual([0, ""]);
+        expect(
+          await sh(
+            h,
+            "stat -c '%n %a %U' /etc/keepalived/keepalived.conf /etc/keepalived/check_apiserver.sh /etc/haproxy/haproxy.cfg",
+          ),
+        ).toBe(
+          "/etc/keepalived/keepalived.conf 640 root\n/etc/keepalived/check_apiserver.sh 755 root\n/etc/haproxy/haproxy.cfg 644 root",
+        );
+        expect(await sh(h, "grep -c '^    server ' /etc/haproxy/haproxy.cfg")).toBe("3");
+        expect(await sh(h, "test -e /etc/haprov/kubeadm-join.yaml && echo left || echo gone")).toBe("gone");
+      }
+      // the PKI copied to the joining nodes: same bytes as on the init node, 0600 root
+      const files =
+        "ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key";
+      const sums = `cd /etc/kubernetes/pki && sha256sum ${files}`;
+      expect(await sh("cp2", sums)).toBe(await sh("cp1", sums));
+      expect(await sh("cp3", `cd /etc/kubernetes/pki && stat -c '%a %U' ${files} | sort -u`)).toBe(
+        "600 root",
+      );
+      // only the init node ran kubeadm init
+      expect(await sh("cp2", "test -e /etc/haprov/kubeadm-init.yaml && echo yes || echo no")).toBe("no");
+
+      // secrets the run handled never appear in what it printed
+      const vrrp = await sh("cp1", "sed -n 's/^ *auth_pass *//p' /etc/keepalived/keepalived.conf");
+      expect(vrrp).toMatch(/^[A-Za-z0-9]{8}$/);
+      const tokens = (await sh("cp1", "kubeadm token list -o name 2>/dev/null || kubeadm token list"))
+        .split(/\s+/)
+        .filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
+      const caKey = await sh("cp1", "base64 -w0 /etc/kubernetes/pki/ca.key");
+      for (const secret of [vrrp, ...tokens, caKey, caKey.slice(0, 40)])
+        expect(r.stdout + r.stderr).not.toContain(secret);
+
+      const status = await haprov(["status", "-i", inv]);
+      expect(status.code, status.stdout).toBe(0);
+      expect(status.stdout).toMatch(/healthy/);
+    }, 300_000);
+
+    it("rerun: nothing changes, nothing restarts, and plan exits 0", async () => {
+      const before = await started(CPS);
+      const r = await up();
+      expect(r.code, r.stderr).toBe(0);
+      expect(changes(r.stdout)).toEqual([]);
+      expect(Object.values(jsonSummary(r.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0, 0]);
+      expect(await started(CPS)).toEqual(before);
+      expect((await haprov(["plan", "-i", inv])).code).toBe(0);
+    }, 120_000);
+
+    it("drift: plan names exactly what drifted, up fixes exactly that, and the VIP answers throughout", async () => {
+      const [holder] = await holders();
+      const [a, b] = CPS.filter((h) => h !== holder) as [string, string];
+      await sh(a, "echo '# hand edit' >> /etc/haproxy/haproxy.cfg");
+      await sh(b, "systemctl stop keepalived");
+      await sh(holder!, "sysctl -qw net.ipv4.ip_nonlocal_bind=0");
+      const expected = [
+        `${a} load balancer: haproxy.cfg`,
+        `${a} load balancer: handler reload haproxy`,
+        `${b} load balancer: keepalived running`,
+        `${holder} load balancer: VIP sysctls`,
+      ].sort();
+
+      const plan = await haprov(["plan", "-i", inv, "--json"]);
+      expect(plan.code).toBe(2);
+      expect(changes(plan.stdout)).toEqual(expected);
+
+      const before = await started(CPS);
+      const prober = startProber(vipUrl);
+      const r = await up();
+      await new Promise((res) => setTimeout(res, 1000));
+      await prober.stop();
+      expect(r.code, r.stderr).toBe(0);
+      expect(changes(r.stdout)).toEqual(expected);
+      expect(prober.failed()).toBe(0);
+      expect(prober.results.length).toBeGreaterThan(5);
+      // only keepalived on b was (re)started; haproxy on a was reloaded, which keeps its start time
+      const after = await started(CPS);
+      CPS.forEach((h, i) => {
+        if (h !== b) expect(after[i]).toBe(before[i]);
+      });
+      expect(await sh(holder!, "sysctl -n net.ipv4.ip_nonlocal_bind")).toBe("1");
+      expect(await sh(a, "grep -c 'hand edit' /etc/haproxy/haproxy.cfg || true")).toBe("0");
+    }, 120_000);
+
+    it("haproxy stopped on the VIP holder: the check script moves the VIP; up starts haproxy again", async () => {
+      const [holder] = await holders();
+      await sh(holder!, "systemctl stop haproxy");
+      await waitFor("the VIP to leave the node without haproxy", async () => {
+        const now = await holders();
+        return now.length === 1 && now[0] !== holder;
+      });
+      expect(await get200(vipUrl)).toBe(true);
+      const r = await up();
+      expect(r.code, r.stderr).toBe(0);
+      expect(changes(r.stdout)).toEqual([`${holder} load balancer: haproxy running`]);
+    }, 120_000);
+
+    it("hard kill of the VIP holder: the VIP moves and requests succeed again within 10 s", async () => {
+      const [holder] = await holders();
+      const prober = startProber(vipUrl);
+      await new Promise((res) => setTimeout(res, 500));
+      const killedAt = Date.now();
+      lab.kill(holder!);
+      await waitFor(
+        "a request through the VIP to succeed",
+        async () => prober.firstOkAfter(killedAt + 50) !== undefined,
+        20_000,
+      );
+      await prober.stop();
+      const recovered = prober.firstOkAfter(killedAt + 50)!;
+      console.log(
+        `failover after a hard kill of ${holder}: requests through the VIP succeed again after ${recovered} ms`,
+      );
+      expect(recovered).toBeLessThanOrEqual(10_000);
+      const others = CPS.filter((h) => h !== holder);
+      expect(await holders(others)).toHaveLength(1);
+
+      await lab.start(holder!);
+      await waitFor(
+        `${holder}'s API server to answer again`,
+        async () => get200(`https://${lab.host(holder!).address}:6443/healthz`),
+        60_000,
+      );
+      const r = await up();
+      expect(r.code, r.stderr).toBe(0);
+      expect(await holders()).toHaveLength(1);
+    }, 180_000);
+
+    it("rerun with the init node stopped: it is reported unreachable, exit 1, and no second cluster is made", async () => {
+      const caBefore = await sh("cp2", "sha256sum /etc/kubernetes/pki/ca.crt");
+      await lab.stop("cp1");
+      const r = await up();
+      expect(r.code).toBe(1);
+      const summary = jsonSummary(r.stdout);
+      expect(summary.hosts.cp1!.unreachable).toBe(true);
+      expect(
+        events(r.stdout)
+          .filter((e) => e.event === "phase-skipped")
+          .map((e) => e.phase),
+      ).toEqual(
+        expect.arrayContaining(["vip gate", "init", "join token", "join control plane", "join workers"]),
+      );
+      expect(changes(r.stdout).filter((c) => / (init|join)/.test(c))).toEqual([]);
+      for (const h of ["cp2", "cp3"])
+        expect(await sh(h, "test -e /etc/haprov/kubeadm-init.yaml && echo yes || echo no")).toBe("no");
+      expect(await sh("cp2", "sha256sum /etc/kubernetes/pki/ca.crt")).toBe(caBefore);
+      await waitFor("the other two to serve through the VIP", () => get200(vipUrl), 20_000);
+
+      await lab.start("cp1");
+      await waitFor(
+        "cp1's API server",
+        async () => get200(`https://${lab.host("cp1").address}:6443/healthz`),
+        60_000,
+      );
+      const back = await up();
+      expect(back.code, back.stderr).toBe(0);
+    }, 180_000);
+
+    it("a 4th control-plane node joins; every haproxy then balances over 4 backends, VIP up throughout", async () => {
+      const inv4 = lab.inventory({
+        roles: {
+          cp1: "control-plane",
+          cp2: "control-plane",
+          cp3: "control-plane",
+          w1: "worker",
+          cp4: "control-plane",
+        },
+      });
+      const [holderBefore] = await holders();
+      const prober = startProber(vipUrl);
+      const r = await up(inv4);
+      await new Promise((res) => setTimeout(res, 1000));
+      await prober.stop();
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(prober.failed()).toBe(0);
+      const all = [...CPS, "cp4"];
+      for (const h of all) {
+        expect(await sh(h, "grep -c '^    server ' /etc/haproxy/haproxy.cfg")).toBe("4");
+        await waitFor(`${h}'s haproxy to see 4 UP backends`, async () => {
+          const csv = await sh(
+            h,
+            "curl -s 'http://127.0.0.1:8404/stats;csv' | awk -F, '$1==\"k8s_api\" && $18==\"UP\"' | wc -l",
+          );
+          return csv === "5"; // 4 servers + the backend line
+        });
+      }
+      expect(await sh("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes")).toMatch(
+        /^cp4\s+Ready/m,
+      );
+      // rolling handlers: one host at a time, the VIP holder last
+      for (const handler of ["reload haproxy", "reload keepalived"]) {
+        const order = events(r.stdout)
+          .filter((e) => e.event === "handler" && e.handler === handler)
+          .map((e) => e.host);
+        expect([...order].sort()).toEqual(all);
+        expect(order.at(-1)).toBe(holderBefore);
+      }
+      expect(await holders(all)).toHaveLength(1);
+
+      // the operator's kubeconfig, used from this machine through the VIP
+      const file = join(out, "admin.kubeconfig");
+      const kc = await haprov(["kubeconfig", "-i", inv4, "-o", file]);
+      expect(kc.code, kc.stderr).toBe(0);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const conf = parse(readFileSync(file, "utf8")) as {
+        clusters: { cluster: { server: string } }[];
+        users: { user: { "client-certificate-data": string; "client-key-data": string } }[];
+      };
+      expect(conf.clusters[0]!.cluster.server).toBe(`https://${lab.subnet.vip}:8443`);
+      const user = conf.users[0]!.user;
+      const b64 = (s: string) => Buffer.from(s, "base64").toString();
+      expect(
+        await get200(`${conf.clusters[0]!.cluster.server}/api/v1/nodes`, {
+          cert: b64(user["client-certificate-data"]),
+          key: b64(user["client-key-data"]),
+        }),
+      ).toBe(true);
+      expect(await get200(`${conf.clusters[0]!.cluster.server}/api/v1/nodes`)).toBe(false); // 401 without it
+    }, 300_000);
+  },
+);
