@@ -1,0 +1,204 @@
+import { parse, parseAllDocuments } from "yaml";
+import { describe, expect, it } from "vitest";
+import type { HostSpec } from "../../src/core/host.js";
+import { UnknownValueError } from "../../src/core/step.js";
+import { Inventory } from "../../src/config/schema.js";
+import { TEMPLATES, type TemplateInput } from "../../src/recipes/templates.js";
+import { priorities } from "../../src/recipes/keepalived-haproxy/index.js";
+import { lbProblems, lbStatusFact, type LbStatus } from "../../src/recipes/keepalived-haproxy/status.js";
+
+const spec = (
+  name: string,
+  address: string,
+  roles: HostSpec["roles"],
+  vars: Record<string, unknown> = {},
+): HostSpec => ({
+  name,
+  address,
+  roles,
+  vars,
+  ssh: { user: "root", port: 22, identityFile: undefined, hostname: address, jump: undefined },
+});
+const hosts = [
+  spec("cp1", "10.0.0.11", ["control-plane"]),
+  spec("cp2", "10.0.0.12", ["control-plane"], { priority: 149 }),
+  spec("cp3", "10.0.0.13", ["control-plane"], { interface: "ens4" }),
+  spec("w1", "10.0.0.21", ["worker"]),
+];
+const input = (
+  host: string,
+  cluster: Record<string, unknown> = {},
+  values: Record<string, string> = {},
+): TemplateInput => ({
+  inventory: Inventory.parse({
+    cluster: {
+      name: "t",
+      mode: "keepalived-haproxy",
+      vip: "10.0.0.100",
+      kubernetesVersion: "v1.31.2",
+      ...cluster,
+    },
+    hosts: [{ name: "x", address: "10.0.0.1", roles: ["control-plane"] }],
+  }),
+  host: hosts.find((h) => h.name === host)!,
+  hosts,
+  values,
+  gathered: {},
+});
+
+describe("design A templates", () => {
+  it("priorities: explicit ones kept, the others 150, 149, … skipping taken values", () => {
+    expect([...priorities(hosts.slice(0, 3))]).toEqual([
+      ["cp1", 150],
+      ["cp2", 149],
+      ["cp3", 148],
+    ]);
+    expect([...priorities([spec("a", "1.1.1.1", [], { priority: 150 }), spec("b", "1.1.1.2", [])])]).toEqual([
+      ["a", 150],
+      ["b", 149],
+    ]);
+  });
+
+  it("keepalived.conf: peers are the other control-plane nodes, per-host interface, the inventory's password wins", () => {
+    const gathered = TEMPLATES["keepalived-conf"]!(input("cp3", {}, { vrrpPassword: "fromHost" }));
+    expect(gathered).toContain("unicast_src_ip 10.0.0.13\n");
+    expect(gathered).toContain("        10.0.0.11\n        10.0.0.12\n    }");
+    expect(gathered).not.toContain("10.0.0.21"); // workers run no keepalived
+    expect(gathered).toContain("interface ens4\n");
+    expect(gathered).toContain("priority 148\n");
+    expect(gathered).toContain("auth_pass fromHost\n");
+    const own = TEMPLATES["keepalived-conf"]!(
+      input("cp1", { vrrpPassword: "invPw" }, { vrrpPassword: "fromHost" }),
+    );
+    expect(own).toContain("auth_pass invPw\n");
+    expect(() => TEMPLATES["keepalived-conf"]!(input("cp1"))).toThrow(/no VRRP password/);
+    expect(TEMPLATES["keepalived-conf"]!(input("cp1", { vrrpProfile: "fast" }))).not.toContain("auth_pass");
+  });
+
+  it("haproxy.cfg lists every control-plane node, never a worker", () => {
+    const cfg = TEMPLATES["haproxy-cfg"]!(input("cp1"));
+    expect(cfg.match(/^ {4}server .*$/gm)).toEqual([
+      "    server cp1 10.0.0.11:6443",
+      "    server cp2 10.0.0.12:6443",
+      "    server cp3 10.0.0.13:6443",
+    ]);
+  });
+
+  it("check script: haproxy alive is enough until this node runs an API server", () => {
+    const script = TEMPLATES["check-apiserver"]!(input("cp1"));
+    const lines = script.split("\n");
+    const manifestGate = lines.findIndex((l) => l.includes("kube-apiserver.yaml") && l.endsWith("|| exit 0"));
+    expect(lines.findIndex((l) => l.includes("127.0.0.1:8404/healthz"))).toBeLessThan(manifestGate);
+    expect(lines.findIndex((l) => l.includes("https://127.0.0.1:8443/healthz"))).toBeGreaterThan(
+      manifestGate,
+    );
+  });
+
+  it("kubeadm init config (v1beta4): VIP:LB-port endpoint, pod subnet, SANs with the VIP and every CP address, pinned node IP", () => {
+    const docs = parseAllDocuments(
+      TEMPLATES["kubeadm-init"]!(input("cp1", { podCidr: "10.250.0.0/16" })),
+    ).map((d) => d.toJS());
+    expect(docs.map((d) => [d.apiVersion, d.kind])).toEqual([
+      ["kubeadm.k8s.io/v1beta4", "InitConfiguration"],
+      ["kubeadm.k8s.io/v1beta4", "ClusterConfiguration"],
+    ]);
+    expect(docs[0].localAPIEndpoint).toEqual({ advertiseAddress: "10.0.0.11", bindPort: 6443 });
+    expect(docs[0].nodeRegistration.kubeletExtraArgs).toEqual([{ name: "node-ip", value: "10.0.0.11" }]);
+    expect(docs[1].controlPlaneEndpoint).toBe("10.0.0.100:8443");
+    expect(docs[1].networking.podSubnet).toBe("10.250.0.0/16");
+    expect(docs[1].apiServer.certSANs).toEqual(["10.0.0.100", "10.0.0.11", "10.0.0.12", "10.0.0.13"]);
+    const old = parseAllDocuments(
+      TEMPLATES["kubeadm-init"]!(input("cp1", { kubernetesVersion: "v1.30.4" })),
+    )[0]!.toJS();
+    expect(old.apiVersion).toBe("kubeadm.k8s.io/v1beta3");
+    expect(old.nodeRegistration.kubeletExtraArgs).toEqual({ "node-ip": "10.0.0.11" });
+  });
+
+  it("join configs: token and CA hash from the run; a certificate key only for control-plane joins with pki: upload", () => {
+    const values = {
+      joinToken: "abcdef.0123456789abcdef",
+      caHash: "sha256:00ff",
+      certificateKey: "k".repeat(64),
+    };
+    const cp = parse(TEMPLATES["kubeadm-join-control-plane"]!(input("cp2", {}, values)));
+    expect(cp.discovery.bootstrapToken).toEqual({
+      apiServerEndpoint: "10.0.0.100:8443",
+      token: values.joinToken,
+      caCertHashes: [values.caHash],
+    });
+    expect(cp.controlPlane).toEqual({ localAPIEndpoint: { advertiseAddress: "10.0.0.12", bindPort: 6443 } });
+    const up = parse(TEMPLATES["kubeadm-join-control-plane"]!(input("cp2", { pki: "upload" }, values)));
+    expect(up.controlPlane.certificateKey).toBe(values.certificateKey);
+    const worker = parse(TEMPLATES["kubeadm-join-worker"]!(input("w1", { pki: "upload" }, values)));
+    expect(worker.controlPlane).toBeUndefined();
+    expect(worker.nodeRegistration.name).toBe("w1");
+    expect(() => TEMPLATES["kubeadm-join-worker"]!(input("w1"))).toThrow(UnknownValueError);
+  });
+
+  it("flannel: the inventory's pod CIDR in net-conf.json, pinned images, kube-flannel namespace", () => {
+    const docs = parseAllDocuments(
+      TEMPLATES["kube-flannel"]!(input("cp1", { podCidr: "10.250.0.0/16" })),
+    ).map((d) => d.toJS());
+    const cm = docs.find((d) => d.kind === "ConfigMap");
+    expect(JSON.parse(cm.data["net-conf.json"]).Network).toBe("10.250.0.0/16");
+    const ds = docs.find((d) => d.kind === "DaemonSet");
+    expect(ds.metadata).toMatchObject({ name: "kube-flannel-ds", namespace: "kube-flannel" });
+    for (const c of [...ds.spec.template.spec.initContainers, ...ds.spec.template.spec.containers])
+      expect(c.image).toMatch(/^ghcr\.io\/flannel-io\/[a-z-]+:v\d+\.\d+\.\d+/);
+  });
+});
+
+describe("design A status", () => {
+  const fact = lbStatusFact({ vip: "10.0.0.100", lbPort: 8443, address: "10.0.0.11", apiServerPort: 6443 });
+  const S = "@@haprov-status@@";
+  const healthy = (holds: boolean): LbStatus =>
+    fact.parse(
+      [
+        holds ? "MASTER" : "BACKUP",
+        S,
+        holds ? "yes" : "no",
+        S,
+        "active",
+        S,
+        "cp1 UP\ncp2 UP",
+        S,
+        "200",
+        S,
+        "200",
+        S,
+        "cp1 Ready\ncp2 Ready",
+      ].join("\n"),
+      0,
+    );
+
+  it("parses one host's answer", () => {
+    expect(healthy(true)).toEqual({
+      keepalived: "MASTER",
+      holdsVip: true,
+      haproxy: "active",
+      backends: { cp1: "UP", cp2: "UP" },
+      apiserverHealthz: "200",
+      vipHealthz: "200",
+      nodes: { cp1: "Ready", cp2: "Ready" },
+    });
+  });
+
+  it("names each problem: no holder, two holders, a backend down, a missing node", () => {
+    expect(lbProblems({ cp1: healthy(true), cp2: healthy(false) }, ["cp1", "cp2"])).toEqual([]);
+    expect(lbProblems({ cp1: healthy(false), cp2: healthy(false) }, ["cp1", "cp2"])).toEqual([
+      "no node holds the VIP",
+    ]);
+    expect(lbProblems({ cp1: healthy(true), cp2: healthy(true) }, ["cp1", "cp2"])).toEqual([
+      "the VIP is held by cp1 and cp2 (split brain)",
+    ]);
+    const down = { ...healthy(false), backends: { cp1: "UP", cp2: "DOWN" } };
+    expect(lbProblems({ cp1: healthy(true), cp2: down }, ["cp1", "cp2"])).toEqual([
+      "cp2: haproxy sees cp2 DOWN",
+    ]);
+    expect(lbProblems({ cp1: healthy(true), cp2: healthy(false) }, ["cp1", "cp2", "cp3"])).toEqual([
+      "cp1: haproxy has no backend for cp3",
+      "cp2: haproxy has no backend for cp3",
+      "cp3: not a node of the cluster",
+    ]);
+  });
+});
