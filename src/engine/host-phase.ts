@@ -29,6 +29,8 @@ export interface HostPhaseDeps {
   /** Names the host's state on disk (pending-handler records). */
   cluster: string;
   context(host: HostSpec, scope: RunScope): StepContext;
+  /** Facts read ahead (serial phases read every host at once); used only if still current. */
+  prefetched?: FactReader | undefined;
 }
 
 /**
@@ -36,25 +38,18 @@ export interface HostPhaseDeps {
  * apply changes, re-read only after something changed. Returns the handlers this host owes
  * (notified now or recorded by an earlier run) and whether the host failed.
  */
-export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; failed: boolean }> {
+export async function runHostPhase(
+  d: HostPhaseDeps,
+): Promise<{ owed: string[]; failed: boolean; changed: boolean }> {
   const { host, phase } = d;
   const handlerNames = new Set(phase.handlers.map((h) => h.name));
   const owed = new Set<string>();
   let failed = false;
-  let facts: FactReader | undefined;
+  let changed = false;
+  let facts: FactReader | undefined = d.prefetched;
 
   const ctx = () => d.context(host, d.values.snapshot());
-  const readFacts = async (from: number): Promise<FactReader> => {
-    const c = ctx();
-    const list = phase.steps.slice(from).flatMap((s) => s.facts(c));
-    if (phase.handlers.length > 0) list.push(pendingHandlers(pendingDir(d.cluster, host.name)));
-    if (list.length === 0) return NO_FACTS; // nothing to read: no round trip
-    const batch = buildBatch(list);
-    const res = await d.conn.exec(batch.script);
-    if (res.code !== 0)
-      throw new HaprovError(`reading state failed on ${host.name} (exit ${res.code}): ${res.stderr.trim()}`);
-    return batch.parse(res.stdout);
-  };
+  const readFacts = (from: number) => readPhaseFacts(d, from);
 
   for (const [index, step] of phase.steps.entries()) {
     const base = { phase: phase.name, host: host.name, step: step.name, index };
@@ -75,15 +70,16 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
     try {
-      if (!facts) {
-        facts = await readFacts(index);
-        if (index === 0 && phase.handlers.length > 0) {
-          for (const name of facts.get(pendingHandlers(pendingDir(d.cluster, host.name))))
-            if (handlerNames.has(name)) owed.add(name);
-        }
+      facts ??= await readFacts(index);
+      if (index === 0 && phase.handlers.length > 0) {
+        for (const name of facts.get(pendingHandlers(pendingDir(d.cluster, host.name))))
+          if (handlerNames.has(name)) owed.add(name);
       }
       const result = await runStep(step, facts, ctx(), d);
-      if (result.changedHost) facts = undefined; // stale: re-read before the next step
+      if (result.changedHost) {
+        facts = undefined; // stale: re-read before the next step
+        changed = true;
+      }
       if (result.status === "changed") for (const n of step.notify) owed.add(n);
       d.emit({
         kind: "step",
@@ -110,17 +106,35 @@ export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; 
     }
   }
 
-  if (failed) return { owed: [], failed };
+  if (failed) return { owed: [], failed, changed };
   // After Ctrl-C no handler starts either: their records stay on the host for the next run.
-  if (d.signal?.aborted) return { owed: [], failed: false };
+  if (d.signal?.aborted) return { owed: [], failed: false, changed };
   const ordered = phase.handlers.filter((h) => owed.has(h.name));
   for (const h of ordered.filter((h) => !h.serial)) {
-    if (!(await runHandler(d, h))) return { owed: [], failed: true };
+    if (!(await runHandler(d, h))) return { owed: [], failed: true, changed: true };
+    changed = true;
   }
   return {
     owed: ordered.filter((h) => h.serial).map((h) => h.name),
     failed: false,
+    changed,
   };
+}
+
+/** One round trip: the facts of a phase's steps (from `from` on) and its pending-handler record. */
+export async function readPhaseFacts(
+  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "cluster" | "context" | "values">,
+  from = 0,
+): Promise<FactReader> {
+  const c = d.context(d.host, d.values.snapshot());
+  const list = d.phase.steps.slice(from).flatMap((s) => s.facts(c));
+  if (d.phase.handlers.length > 0) list.push(pendingHandlers(pendingDir(d.cluster, d.host.name)));
+  if (list.length === 0) return NO_FACTS; // nothing to read: no round trip
+  const batch = buildBatch(list);
+  const res = await d.conn.exec(batch.script);
+  if (res.code !== 0)
+    throw new HaprovError(`reading state failed on ${d.host.name} (exit ${res.code}): ${res.stderr.trim()}`);
+  return batch.parse(res.stdout);
 }
 
 /** Reports every step of a phase as skipped on a host that will not run it. */

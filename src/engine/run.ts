@@ -5,7 +5,8 @@ import type { HostSpec } from "../core/host.js";
 import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { gather } from "./gather.js";
-import { runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
+import type { FactReader } from "../core/fact.js";
+import { readPhaseFacts, runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
 import type { CompiledPhase, CompiledPlaybook } from "./model.js";
 import { Tally } from "./tally.js";
 import type { RunScope, RunValues } from "./values.js";
@@ -168,6 +169,18 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     context: o.context,
     cluster: o.cluster,
   });
+  // A serial phase reads every host's state at once, ahead of the roll. A host uses what was read
+  // only while nothing has changed in the phase and no value was produced since (else it re-reads):
+  // on a converged cluster a roll costs one parallel round trip, not one per host in turn.
+  const prefetched = new Map<string, Promise<FactReader | undefined>>();
+  let phaseChanged = false;
+  const version = o.values.version;
+  if (phase.serial)
+    for (const name of hosts)
+      prefetched.set(
+        name,
+        s.limit(() => readPhaseFacts(deps(name)).catch(() => undefined)), // failures: re-read in turn
+      );
   await Promise.all(
     hosts.map((name) =>
       limit(async () => {
@@ -181,7 +194,10 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
           );
           return;
         }
-        const res = await runHostPhase(deps(name));
+        const ahead = await prefetched.get(name);
+        const current = !phaseChanged && o.values.version === version;
+        const res = await runHostPhase({ ...deps(name), prefetched: current ? ahead : undefined });
+        if (res.changed) phaseChanged = true;
         if (res.failed) {
           s.failed.add(name);
           if (phase.serial) rollStopped ??= name;

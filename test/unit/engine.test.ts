@@ -209,6 +209,21 @@ describe("engine", () => {
     ]);
   });
 
+  it("a serial phase reads every host ahead of the roll, and re-reads once an earlier host changed something", async () => {
+    const l = lab();
+    for (const h of ["h1", "h2", "h3"]) l.hosts.get(h)!.state.set("k", "v");
+    await run(l, [phase("roll", ["h1", "h2", "h3"], [setStep("k", "v")], { serial: 1 })]);
+    expect([...l.hosts.values()].map((h) => h.batches)).toEqual([1, 1, 1]); // nothing to do: one read each
+
+    const m = lab();
+    m.hosts.get("h2")!.state.set("k", "v");
+    m.hosts.get("h3")!.state.set("k", "v");
+    const { summary } = await run(m, [phase("roll", ["h1", "h2", "h3"], [setStep("k", "v")], { serial: 1 })]);
+    expect(summary.hosts.h1!.changed).toBe(1);
+    // h1 changed: h2 and h3 do not trust what was read before, they read again in turn
+    expect([...m.hosts.values()].map((h) => h.batches)).toEqual([1, 2, 2]);
+  });
+
   it("a serial phase runs one host at a time and stops the roll at the first failure", async () => {
     const l = lab();
     l.hosts.get("h2")!.failOn = /^FAIL/;
