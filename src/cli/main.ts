@@ -71,7 +71,11 @@ export function buildProgram(result: { code: number }): Command {
     program.command("render").description("print the files each host would get; contacts no host"),
   ).action(action(renderCommand));
   common(
-    program.command("status").description("per host: SSH reachability, OS, and the playbook's services"),
+    program
+      .command("status")
+      .description(
+        "per host: SSH, OS, services; keepalived-haproxy: VIP holder, LB backends, API health, nodes",
+      ),
   ).action(action(statusCommand));
   common(
     program

@@ -3,7 +3,7 @@ import { UnknownValueError } from "./step.js";
 
 /**
  * `{{ a.b.c }}` substitution from a scope object. Unknown paths are errors (a typo must not render
- * an empty string into a config). Paths under `registered.` that are absent raise UnknownValueError,
+ * an empty string into a config). Paths under `registered.`, `gathered.` and `self.` that are absent raise UnknownValueError,
  * which plan reports as "known at apply time".
  */
 export function interpolate(text: string, scope: Record<string, unknown>): string {
@@ -13,7 +13,8 @@ export function interpolate(text: string, scope: Record<string, unknown>): strin
       if (cur !== null && typeof cur === "object" && seg in (cur as object)) {
         cur = (cur as Record<string, unknown>)[seg];
       } else {
-        if (path.startsWith("registered.")) throw new UnknownValueError(path);
+        // Run values (registered, and the hosts' answers to a gather) are known at apply time.
+        if (/^(registered|gathered|self)\./.test(path)) throw new UnknownValueError(path);
         throw new HaprovError(`unknown value {{ ${path} }}`, {
           hint: "available: cluster.*, host.*, hosts, vars.*, registered.*, gathered.*, self.*",
         });

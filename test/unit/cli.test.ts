@@ -116,4 +116,15 @@ describe("cli", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("### b: /etc/x.conf (0600 root:root)\npass *** on b\n\n");
   });
+
+  it("the keepalived-haproxy mode renders offline: configs shown, the VRRP password masked, run-time values named", async () => {
+    process.env.T_VRRP = "Zq8#pw77";
+    const r = await cli(["render", "-i", inventory(GOOD)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("### a: /etc/keepalived/keepalived.conf (0640 root:root)");
+    expect(r.stdout).toContain("        auth_pass ***\n");
+    expect(r.stdout).not.toContain("Zq8#pw77");
+    expect(r.stdout).toContain("### c: /etc/haproxy/haproxy.cfg (0644 root:root)");
+    expect(r.stdout).toMatch(/# b: pki ca\.key: \{\{ registered\.pki_ca_key \}\} is not known yet/);
+  });
 });
