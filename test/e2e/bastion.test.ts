@@ -16,7 +16,7 @@ describe.runIf(dockerAvailable())("ssh.bastion (forwardOut through a jump host)"
   it("reaches every host through the bastion, with strict host keys for both hops", async () => {
     const b = lab.bastion!;
     const inv = lab.inventory({ ssh: `bastion: { address: ${b.outerAddress}, user: root }` });
-    const r = await haprov(["status", "-i", inv, "--json"]);
+    const r = await haprov(["status", "-i", inv, "--playbook", "prepare", "--json"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const h of lab.hosts) {
       const log = await lab.exec(

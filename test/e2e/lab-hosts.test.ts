@@ -140,17 +140,17 @@ phases:
   it("a disconnected host is unreachable, and reachable again once reconnected", async () => {
     const inv = lab.inventory();
     lab.disconnect("cp2");
-    const down = await haprov(["status", "-i", inv, "--json"]);
+    const down = await haprov(["status", "-i", inv, "--playbook", "prepare", "--json"]);
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/"host":"cp2","address":"[\d.]+","services":\{\},"reachable":false/);
     lab.reconnect("cp2");
-    expect((await haprov(["status", "-i", inv, "--json"])).code).toBe(0);
+    expect((await haprov(["status", "-i", inv, "--playbook", "prepare", "--json"])).code).toBe(0);
   });
 
   it("status shows a stopped host as unreachable and exits 1", async () => {
     const inv = lab.inventory();
     await lab.stop("cp3");
-    const r = await haprov(["status", "-i", inv, "--json"]);
+    const r = await haprov(["status", "-i", inv, "--playbook", "prepare", "--json"]);
     expect(r.code).toBe(1);
     const rows = r.stdout
       .trim()

@@ -33,7 +33,7 @@ describe("design A config renderers", () => {
     });
     expect(cfg).toContain("    bind *:8443\n");
     expect(cfg).toContain(
-      "    default-server inter 2s fall 3 rise 2 check check-ssl verify none\n    server cp1 10.0.0.11:6443\n    server cp2 10.0.0.12:6443\n",
+      "    default-server inter 500ms fastinter 250ms fall 2 rise 2 check check-ssl verify none\n    server cp1 10.0.0.11:6443\n    server cp2 10.0.0.12:6443\n",
     );
     expect(cfg).toContain("    option httpchk GET /healthz\n    http-check expect status 200\n");
     expect(cfg).toContain("    bind 127.0.0.1:8404\n");

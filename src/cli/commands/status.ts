@@ -32,7 +32,12 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
   ];
   const limit = pLimit(s.concurrency);
   const cluster = s.loaded.inventory.cluster;
-  const designA = cluster.mode === "keepalived-haproxy" && cluster.vip !== undefined;
+  // The HA checks belong to the mode's own playbook; with --playbook prepare (or yours) status
+  // reports reachability and that playbook's services only.
+  const designA =
+    cluster.mode === "keepalived-haproxy" &&
+    cluster.vip !== undefined &&
+    s.playbook?.data.name === "keepalived-haproxy";
   try {
     const rows = await Promise.all(
       s.hosts.map((h) =>

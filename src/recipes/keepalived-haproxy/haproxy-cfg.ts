@@ -24,9 +24,11 @@ defaults
     log global
     option tcplog
     option dontlognull
-    option redispatch
+    # A dead API server (its node gone: no RST, no ARP answer) costs one short connect timeout,
+    # then the retry goes to another server (redispatch on every retry), not three retries to it.
+    option redispatch 1
     retries 3
-    timeout connect 5s
+    timeout connect 1s
     # watch/exec/logs -f streams live long (REFERENCE.md §1.5 pitfall 8)
     timeout client 1h
     timeout server 1h
@@ -40,7 +42,9 @@ backend k8s_api
     balance roundrobin
     option httpchk GET /healthz
     http-check expect status 200
-    default-server inter 2s fall 3 rise 2 check check-ssl verify none
+    # Down after two failed checks ~1 s apart at worst (a check's connect waits min(inter, timeout
+    # connect)), so a killed node leaves the rotation before or as the VIP moves (REFERENCE.md §6.4).
+    default-server inter 500ms fastinter 250ms fall 2 rise 2 check check-ssl verify none
 ${servers}
 
 frontend stats
