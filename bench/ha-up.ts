@@ -3,7 +3,7 @@
  * first up (wall, apt share, LB layer alone), no-op reruns (wall, round trips per host), drift
  * reruns, VIP failover after a hard kill of the holder (default and fast VRRP profiles), peak RSS.
  *
- *   npx tsx bench/ha-up.ts [runs=5]
+ *   npx tsx bench/ha-up.ts [runs=5] [--failover-only]
  *
  * Needs Docker and the test-host image (bash scripts/setup-machine.sh). Creates and removes its own
  * lab ("benchha"). Prints Markdown for bench/RESULTS.md. Measurements, not a timed test.
@@ -14,7 +14,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { get200, startProber } from "../test/helpers/prober.js";
 
-const runs = Number(process.argv[2] ?? 5);
+const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
 const name = "benchha";
 const cwd = mkdtempSync(join(tmpdir(), "haprov-bench-ha-"));
 const bin = resolve("bin/haprov.js");
@@ -73,6 +73,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const holder = () => hosts.find((h) => dsh(h, "ip -4 -o addr show").includes(` ${vip}/`));
 
 execFileSync(process.execPath, [bin, "lab", "up", "--name", name, "--hosts", "3"], { cwd, stdio: "ignore" });
+const failoverOnly = process.argv.includes("--failover-only");
 const vip = /vip: (\S+)/.exec(readFileSync(inv, "utf8"))![1]!;
 const vipUrl = `https://${vip}:8443/healthz`;
 // sshd logs each exec session at VERBOSE: the round-trip count per host
@@ -105,25 +106,28 @@ try {
     `| first up, LB layer alone (prerequisites + load balancer + VIP gate phases) | ${s(lbLayer)} | — | — | — |`,
   );
 
-  const noop: Sample[] = [];
-  for (let i = 0; i < runs; i++) noop.push(await haprov(["up", "-y"]));
-  rows.push(
-    `| no-op rerun ×${runs} | median ${s(median(noop.map((x) => x.wallMs)))} (${noop.map((x) => s(x.wallMs)).join(", ")}) | exit ${[...new Set(noop.map((x) => x.code))].join("/")} | ${noop[0]!.sessions.join("/")} | ${Math.max(...noop.map((x) => x.rssMb)).toFixed(0)} MB |`,
-  );
-  const plan = await haprov(["plan"]);
-  rows.push(
-    `| plan, nothing to change | ${s(plan.wallMs)} | exit ${plan.code} | ${plan.sessions.join("/")} | ${plan.rssMb.toFixed(0)} MB |`,
-  );
+  if (!failoverOnly) await steadyState();
+  async function steadyState() {
+    const noop: Sample[] = [];
+    for (let i = 0; i < runs; i++) noop.push(await haprov(["up", "-y"]));
+    rows.push(
+      `| no-op rerun ×${runs} | median ${s(median(noop.map((x) => x.wallMs)))} (${noop.map((x) => s(x.wallMs)).join(", ")}) | exit ${[...new Set(noop.map((x) => x.code))].join("/")} | ${noop[0]!.sessions.join("/")} | ${Math.max(...noop.map((x) => x.rssMb)).toFixed(0)} MB |`,
+    );
+    const plan = await haprov(["plan"]);
+    rows.push(
+      `| plan, nothing to change | ${s(plan.wallMs)} | exit ${plan.code} | ${plan.sessions.join("/")} | ${plan.rssMb.toFixed(0)} MB |`,
+    );
 
-  const drift: Sample[] = [];
-  for (let i = 0; i < runs; i++) {
-    dsh("cp2", `echo '# drift ${i}' >> /etc/haproxy/haproxy.cfg`);
-    dsh("cp3", "sysctl -qw net.ipv4.ip_nonlocal_bind=0");
-    drift.push(await haprov(["up", "-y"]));
+    const drift: Sample[] = [];
+    for (let i = 0; i < runs; i++) {
+      dsh("cp2", `echo '# drift ${i}' >> /etc/haproxy/haproxy.cfg`);
+      dsh("cp3", "sysctl -qw net.ipv4.ip_nonlocal_bind=0");
+      drift.push(await haprov(["up", "-y"]));
+    }
+    rows.push(
+      `| drift rerun ×${runs} (haproxy.cfg on cp2 + reload, a sysctl on cp3) | median ${s(median(drift.map((x) => x.wallMs)))} | exit ${[...new Set(drift.map((x) => x.code))].join("/")} | ${drift[0]!.sessions.join("/")} | ${Math.max(...drift.map((x) => x.rssMb)).toFixed(0)} MB |`,
+    );
   }
-  rows.push(
-    `| drift rerun ×${runs} (haproxy.cfg on cp2 + reload, a sysctl on cp3) | median ${s(median(drift.map((x) => x.wallMs)))} | exit ${[...new Set(drift.map((x) => x.code))].join("/")} | ${drift[0]!.sessions.join("/")} | ${Math.max(...drift.map((x) => x.rssMb)).toFixed(0)} MB |`,
-  );
 
   for (const profile of ["default", "fast"] as const) {
     if (profile === "fast") {

@@ -17,31 +17,37 @@ export function get200(
 }
 
 /**
- * Sends requests one after another (every `everyMs`) until stopped and keeps the outcome of each,
- * timestamped: the "VIP reachable throughout" and failover measurements of the e2e tests.
+ * Sends a request every `everyMs` until stopped and keeps the outcome of each, stamped with its
+ * start: the "VIP reachable throughout" and failover measurements of the e2e tests and bench.
  */
 export function startProber(url: string, everyMs = 100) {
-  const results: { at: number; ok: boolean }[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const at = Date.now();
-      results.push({ at, ok: await get200(url) });
-      const wait = everyMs - (Date.now() - at);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-  })();
+  const results: { at: number; done: number; ok: boolean }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  // A request starts every everyMs whether or not the previous one answered: a request stuck in
+  // its 1 s timeout must not hide the moment the VIP answers again.
+  const timer = setInterval(() => {
+    const at = Date.now();
+    const p: Promise<void> = get200(url).then((ok) => {
+      results.push({ at, done: Date.now(), ok });
+      inFlight.delete(p);
+    });
+    inFlight.add(p);
+  }, everyMs);
   return {
     results,
     failed: () => results.filter((r) => !r.ok).length,
-    /** Milliseconds from `since` until the first success after it (undefined: none yet). */
+    /**
+     * Milliseconds from `since` until a request started after it first came back with 200 (its
+     * answer, not its start: a SYN retransmitted into the new holder would otherwise count early).
+     */
     firstOkAfter: (since: number) => {
-      const r = results.find((x) => x.at >= since && x.ok);
-      return r ? r.at - since : undefined;
+      const ok = results.filter((x) => x.at >= since && x.ok).map((x) => x.done);
+      return ok.length > 0 ? Math.min(...ok) - since : undefined;
     },
     async stop() {
-      running = false;
-      await loop;
+      clearInterval(timer);
+      await Promise.all([...inFlight]);
+      results.sort((a, b) => a.at - b.at);
       return results;
     },
   };

@@ -72,6 +72,14 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partia
 const steps = (events: RunEvent[]) =>
   events.filter((e): e is Extract<RunEvent, { kind: "step" }> => e.kind === "step");
 
+const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
+  name,
+  script: `FACT ${name}`,
+  secret: false,
+  ...extra,
+});
+const echo = (text: string): BoundStep => planStep("use", (_f, ctx) => change(ctx.interpolate(text), []));
+
 describe("engine", () => {
   it("converges, then a rerun changes nothing and reads each phase's state in one round trip", async () => {
     const l = lab();
@@ -364,14 +372,6 @@ describe("engine", () => {
   });
 
   describe("gather", () => {
-    const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
-      name,
-      script: `FACT ${name}`,
-      secret: false,
-      ...extra,
-    });
-    const echo = (text: string): BoundStep => planStep("use", (_f, ctx) => change(ctx.interpolate(text), []));
-
     it("asks every host, then registers the first answer in inventory order; every host's answer stays visible", async () => {
       const l = lab();
       l.hosts.get("h2")!.state.set("vrrp", "fromH2");
@@ -452,14 +452,6 @@ describe("engine", () => {
   });
 
   describe("gather expectations", () => {
-    const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
-      name,
-      script: `FACT ${name}`,
-      secret: false,
-      ...extra,
-    });
-    const echo = (text: string): BoundStep => planStep("use", (_f, ctx) => change(ctx.interpolate(text), []));
-
     it("expect one: exactly one host answering is registered; none or two fail every host with the message", async () => {
       const l = lab();
       l.hosts.get("h2")!.state.set("vip", "h2");

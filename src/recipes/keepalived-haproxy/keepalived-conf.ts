@@ -50,6 +50,9 @@ vrrp_instance VI_K8S_API {
     virtual_router_id ${i.virtualRouterId}
     priority ${i.priority}
     advert_int ${fast ? "0.3" : "1"}
+    # A second burst of gratuitous ARPs 1 s after taking over (default 5 s): a neighbour that
+    # ignored the first burst (Linux locktime) learns the new holder 4 s sooner (REFERENCE.md §6.1).
+    garp_master_delay 1
     unicast_src_ip ${i.selfAddress}
     unicast_peer {
 ${i.peers.map((p) => `        ${p}`).join("\n")}
