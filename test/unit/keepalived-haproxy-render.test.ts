@@ -64,6 +64,9 @@ describe("design A config renderers", () => {
           virtual_router_id 51
           priority 150
           advert_int 1
+          # A second burst of gratuitous ARPs 1 s after taking over (default 5 s): a neighbour that
+          # ignored the first burst (Linux locktime) learns the new holder 4 s sooner (REFERENCE.md §6.1).
+          garp_master_delay 1
           unicast_src_ip 10.0.0.11
           unicast_peer {
               10.0.0.12
