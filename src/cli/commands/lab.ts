@@ -39,7 +39,11 @@ export function labCommand(result: { code: number }): Command {
       const inv = relative(process.cwd(), r.inventory);
       out(`lab ${o.name} is up: ${r.hosts.map((h) => `${h.name} ${h.address}`).join(", ")}\n`);
       out(
-        `inventory: ${inv}\n\nnext:\n  haprov up -i ${inv} --playbook prepare\n  haprov lab down --name ${o.name}\n`,
+        `inventory: ${inv}\n\nnext:\n  ${
+          o.mode === "keepalived-haproxy"
+            ? `haprov up -i ${inv}\n  haprov status -i ${inv}`
+            : `haprov up -i ${inv} --playbook prepare   (mode ${o.mode} has no playbook yet)`
+        }\n  haprov lab down --name ${o.name}\n`,
       );
     });
   lab
