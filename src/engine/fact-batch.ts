@@ -7,7 +7,17 @@ import type { Fact, FactReader } from "../core/fact.js";
  */
 export interface FactBatch {
   script: string;
-  parse(stdout: string): FactReader;
+  parse(stdout: string): KnownFacts;
+}
+
+/** Facts already read, by key: a reader that can also say what it holds. */
+export interface KnownFacts extends FactReader {
+  has(key: string): boolean;
+}
+
+/** Answers from `known` where it has them; the rest from `fresh`. */
+export function mergeFacts(known: KnownFacts, fresh: FactReader): FactReader {
+  return { get: (fact) => (known.has(fact.key) ? known.get(fact) : fresh.get(fact)) };
 }
 
 export function buildBatch(facts: Fact<unknown>[]): FactBatch {
@@ -27,7 +37,7 @@ export function buildBatch(facts: Fact<unknown>[]): FactBatch {
   });
   return {
     script: lines.join("\n"),
-    parse(stdout: string): FactReader {
+    parse(stdout: string): KnownFacts {
       const values = new Map<string, unknown>();
       list.forEach((f, i) => {
         const start = stdout.indexOf(`\n${begin(i)}\n`);
@@ -40,6 +50,7 @@ export function buildBatch(facts: Fact<unknown>[]): FactBatch {
         values.set(f.key, f.parse(stdout.slice(bodyStart, end), code));
       });
       return {
+        has: (key) => values.has(key),
         get<T>(fact: Fact<T>): T {
           if (!values.has(fact.key)) throw new Error(`fact ${fact.key} was not read in this batch`);
           return values.get(fact.key) as T;

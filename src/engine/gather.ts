@@ -2,12 +2,17 @@ import { randomAlnum } from "../core/random.js";
 import { errorMessage } from "../core/errors.js";
 import type { Fact } from "../core/fact.js";
 import type { HostConnection } from "../core/transport.js";
-import { buildBatch } from "./fact-batch.js";
+import { buildBatch, type KnownFacts } from "./fact-batch.js";
 import type { CompiledPhase, GatherDef } from "./model.js";
 import type { RunValues } from "./values.js";
 
-function answer(g: GatherDef, script: string): Fact<string> {
-  return { key: `gather:${g.name}`, script, parse: (out, code) => (code === 0 ? out.trim() : "") };
+/** A host's answer to a gather question; the key names the script as asked (values filled in). */
+export function answer(g: GatherDef, script: string): Fact<string> {
+  return {
+    key: `gather:${g.name}:${script}`,
+    script,
+    parse: (out, code) => (code === 0 ? out.trim() : ""),
+  };
 }
 
 const POLL_MS = 500;
@@ -30,16 +35,23 @@ export async function gather(
   signal?: AbortSignal,
   /** Plan: no waiting, and an unmet expectation leaves the value unknown instead of failing. */
   dryRun = false,
+  /** Answers read in the run's first round trip, while still current. */
+  readAhead?: (host: string) => KnownFacts | undefined,
 ): Promise<Map<string, string>> {
   const defs = phase.gather;
   const failed = new Map<string, string>();
-  const ask = async (asked: string[]) => {
+  const ask = async (asked: string[], useAhead: boolean) => {
     const answers = new Map<string, Map<string, string>>();
     await Promise.all(
       asked.map((host) =>
         limit(async () => {
           try {
             const facts = defs.map((g) => answer(g, scriptFor(host, g)));
+            const ahead = useAhead ? readAhead?.(host) : undefined;
+            if (ahead && facts.every((f) => ahead.has(f.key))) {
+              answers.set(host, new Map(defs.map((g, i) => [g.name, ahead.get(facts[i]!)])));
+              return;
+            }
             const batch = buildBatch(facts);
             const res = await conns.get(host)!.exec(batch.script);
             if (res.code !== 0) throw new Error(`exit ${res.code}: ${res.stderr.trim()}`);
@@ -59,14 +71,14 @@ export async function gather(
   const unmet = (answers: Map<string, Map<string, string>>) =>
     defs.filter((g) => g.expect === "one" && [...answers.values()].filter((a) => a.get(g.name)).length !== 1);
 
-  let answers = await ask(hosts);
+  let answers = await ask(hosts, true);
   const waitMs = dryRun
     ? 0
     : Math.max(0, ...defs.filter((g) => g.expect).map((g) => (g.waitSec ?? 0) * 1000));
   const deadline = Date.now() + waitMs;
   while (unmet(answers).length > 0 && failed.size === 0 && Date.now() < deadline && !signal?.aborted) {
     await new Promise((r) => setTimeout(r, POLL_MS));
-    answers = await ask(hosts);
+    answers = await ask(hosts, false); // asked again: the live answer
   }
   if (failed.size > 0) return failed;
 

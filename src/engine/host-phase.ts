@@ -4,7 +4,7 @@ import type { EventListener } from "../core/events.js";
 import type { HostSpec } from "../core/host.js";
 import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
-import { buildBatch } from "./fact-batch.js";
+import { buildBatch, mergeFacts, type KnownFacts } from "./fact-batch.js";
 import { execute } from "./executor.js";
 import type { CompiledPhase, HandlerDef } from "./model.js";
 import { clearPending, pendingDir, pendingHandlers, recordPending } from "./pending.js";
@@ -31,6 +31,10 @@ export interface HostPhaseDeps {
   context(host: HostSpec, scope: RunScope): StepContext;
   /** Facts read ahead (serial phases read every host at once); used only if still current. */
   prefetched?: FactReader | undefined;
+  /** Facts read in the run's first round trip, while they are still current (see lookahead.ts). */
+  readAhead?: () => KnownFacts | undefined;
+  /** Called the moment this host changes something: read-ahead answers are stale from then on. */
+  markChanged?: () => void;
 }
 
 /**
@@ -79,6 +83,7 @@ export async function runHostPhase(
       if (result.changedHost) {
         facts = undefined; // stale: re-read before the next step
         changed = true;
+        d.markChanged?.();
       }
       if (result.status === "changed") for (const n of step.notify) owed.add(n);
       d.emit({
@@ -111,6 +116,7 @@ export async function runHostPhase(
   if (d.signal?.aborted) return { owed: [], failed: false, changed };
   const ordered = phase.handlers.filter((h) => owed.has(h.name));
   for (const h of ordered.filter((h) => !h.serial)) {
+    if (!d.dryRun) d.markChanged?.();
     if (!(await runHandler(d, h))) return { owed: [], failed: true, changed: true };
     changed = true;
   }
@@ -123,18 +129,21 @@ export async function runHostPhase(
 
 /** One round trip: the facts of a phase's steps (from `from` on) and its pending-handler record. */
 export async function readPhaseFacts(
-  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "cluster" | "context" | "values">,
+  d: Pick<HostPhaseDeps, "conn" | "host" | "phase" | "cluster" | "context" | "values" | "readAhead">,
   from = 0,
 ): Promise<FactReader> {
   const c = d.context(d.host, d.values.snapshot());
   const list = d.phase.steps.slice(from).flatMap((s) => s.facts(c));
   if (d.phase.handlers.length > 0) list.push(pendingHandlers(pendingDir(d.cluster, d.host.name)));
-  if (list.length === 0) return NO_FACTS; // nothing to read: no round trip
-  const batch = buildBatch(list);
+  const ahead = d.readAhead?.();
+  const missing = ahead ? list.filter((f) => !ahead.has(f.key)) : list;
+  if (missing.length === 0) return ahead ?? NO_FACTS; // nothing (new) to read: no round trip
+  const batch = buildBatch(missing);
   const res = await d.conn.exec(batch.script);
   if (res.code !== 0)
     throw new HaprovError(`reading state failed on ${d.host.name} (exit ${res.code}): ${res.stderr.trim()}`);
-  return batch.parse(res.stdout);
+  const fresh = batch.parse(res.stdout);
+  return ahead ? mergeFacts(ahead, fresh) : fresh;
 }
 
 /** Reports every step of a phase as skipped on a host that will not run it. */

@@ -4,7 +4,9 @@ import type { EventListener, RunSummary } from "../core/events.js";
 import type { HostSpec } from "../core/host.js";
 import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
+import type { KnownFacts } from "./fact-batch.js";
 import { gather } from "./gather.js";
+import { readAhead } from "./lookahead.js";
 import type { FactReader } from "../core/fact.js";
 import { readPhaseFacts, runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
 import type { CompiledPhase, CompiledPlaybook } from "./model.js";
@@ -93,6 +95,25 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
     ),
   );
 
+  // One round trip per host for every question that can be put now (see lookahead.ts).
+  const ahead = new Map<string, KnownFacts>();
+  await Promise.all(
+    [...conns].map(([name, conn]) =>
+      limit(async () => {
+        const known = await readAhead({
+          host: byName.get(name)!,
+          conn,
+          phases: o.playbook.phases,
+          cluster: o.cluster,
+          values: o.values,
+          context: o.context,
+        });
+        if (known) ahead.set(name, known);
+      }),
+    ),
+  );
+  const state = { clean: true };
+
   for (const phase of o.playbook.phases) {
     const reason = o.signal?.aborted
       ? "interrupted"
@@ -108,7 +129,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
       for (const n of phase.hosts) for (let i = 0; i < phase.steps.length; i++) tally.count(n, "skipped");
       continue;
     }
-    await runPhase(o, phase, hosts, { byName, conns, failed, tally, limit });
+    await runPhase(o, phase, hosts, { byName, conns, failed, tally, limit, ahead, state });
   }
 
   const summary: RunSummary = {
@@ -129,6 +150,9 @@ interface PhaseState {
   failed: Set<string>;
   tally: Tally;
   limit: ReturnType<typeof pLimit>;
+  /** The read-ahead answers per host, valid while `state.clean` (nothing changed in the run yet). */
+  ahead: Map<string, KnownFacts>;
+  state: { clean: boolean };
 }
 
 async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s: PhaseState): Promise<void> {
@@ -146,6 +170,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
       (name, g) => o.context(s.byName.get(name)!, o.values.snapshot()).interpolate(g.script),
       o.signal,
       o.dryRun,
+      (name) => (s.state.clean ? s.ahead.get(name) : undefined),
     );
     for (const [name, message] of failedReads) {
       s.failed.add(name);
@@ -168,6 +193,8 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     signal: o.signal,
     context: o.context,
     cluster: o.cluster,
+    readAhead: () => (s.state.clean ? s.ahead.get(name) : undefined),
+    markChanged: () => void (s.state.clean = false),
   });
   // A serial phase reads every host's state at once, ahead of the roll. A host uses what was read
   // only while nothing has changed in the phase and no value was produced since (else it re-reads):
@@ -197,7 +224,10 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
         const ahead = await prefetched.get(name);
         const current = !phaseChanged && o.values.version === version;
         const res = await runHostPhase({ ...deps(name), prefetched: current ? ahead : undefined });
-        if (res.changed) phaseChanged = true;
+        if (res.changed) {
+          phaseChanged = true;
+          s.state.clean = false;
+        }
         if (res.failed) {
           s.failed.add(name);
           if (phase.serial) rollStopped ??= name;
@@ -212,6 +242,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     const order = o.orderSerial ? await o.orderSerial(phase, due, s.conns) : due;
     for (const name of order) {
       if (o.signal?.aborted || s.failed.has(name)) continue;
+      if (!o.dryRun) s.state.clean = false;
       const ok = await runHandler(deps(name), handler);
       // A failed rolling restart stops the roll: the next host keeps serving.
       if (!ok) {

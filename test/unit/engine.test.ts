@@ -81,7 +81,7 @@ const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
 const echo = (text: string): BoundStep => planStep("use", (_f, ctx) => change(ctx.interpolate(text), []));
 
 describe("engine", () => {
-  it("converges, then a rerun changes nothing and reads each phase's state in one round trip", async () => {
+  it("converges, then a rerun changes nothing and reads every phase's state in one round trip", async () => {
     const l = lab();
     const phases = [
       phase("one", ["h1", "h2", "h3"], [setStep("a", "1"), setStep("b", "2")]),
@@ -102,10 +102,24 @@ describe("engine", () => {
       [3, 0],
     ]);
     for (const h of l.hosts.values()) {
-      expect(h.batches).toBe(2); // one per phase
+      expect(h.batches).toBe(1); // both phases' state in the run's first round trip
       expect(h.commands).toEqual([]); // nothing but reads
     }
     expect(steps(second.events).every((e) => e.message.includes("already"))).toBe(true);
+  });
+
+  it("once anything changed, later phases read the hosts again instead of trusting the first read", async () => {
+    const l = lab();
+    for (const h of l.hosts.values()) h.state.set("a", "1");
+    l.hosts.get("h2")!.state.set("a", "0"); // drift on h2
+    const phases = [
+      phase("one", ["h1", "h2", "h3"], [setStep("a", "1")]),
+      phase("two", ["h1", "h2", "h3"], [setStep("a", "1")]),
+    ];
+    const { summary } = await run(l, phases);
+    // phase two sees h2 as phase one left it: a stale first read would "fix" it a second time
+    expect(Object.values(summary.hosts).map((t) => t.changed)).toEqual([0, 1, 0]);
+    expect(l.hosts.get("h2")!.batches).toBe(2); // the first read, then phase two's own
   });
 
   it("re-reads state after a change, before planning the next step", async () => {
