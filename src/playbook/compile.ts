@@ -53,9 +53,15 @@ export function compilePlaybook(
             try {
               if (!applies(ctx)) return [];
             } catch (e) {
-              // Decided by a value produced later in the run: plan says so, apply re-reads.
-              if (e instanceof UnknownValueError) return [];
-              throw e;
+              if (!(e instanceof UnknownValueError)) throw e;
+              // Decided by a value produced later in the run: ask now what can be asked (the
+              // run's first read covers it), or nothing; the step plans once the value is known.
+              try {
+                return type.facts(s.params as never, ctx);
+              } catch (inner) {
+                if (inner instanceof UnknownValueError) return [];
+                throw inner;
+              }
             }
             return type.facts(s.params as never, ctx);
           },

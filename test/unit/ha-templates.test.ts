@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import type { HostSpec } from "../../src/core/host.js";
@@ -45,6 +49,44 @@ const input = (
   values,
   gathered: {},
 });
+
+// A throwaway CA made with openssl for this test; its hash as
+// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum` prints it.
+const { CA_PEM, CA_HASH } = (() => {
+  const dir = mkdtempSync(join(tmpdir(), "haprov-ca-"));
+  const key = join(dir, "ca.key");
+  const crt = join(dir, "ca.crt");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      crt,
+      "-subj",
+      "/CN=kubernetes",
+      "-days",
+      "1",
+    ],
+    { stdio: "ignore" },
+  );
+  const hash = execFileSync(
+    "sh",
+    [
+      "-c",
+      `openssl x509 -pubkey -noout -in ${crt} | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`,
+    ],
+    { encoding: "utf8" },
+  ).trim();
+  const pem = readFileSync(crt, "utf8");
+  rmSync(dir, { recursive: true, force: true });
+  return { CA_PEM: pem, CA_HASH: `sha256:${hash}` };
+})();
 
 describe("design A templates", () => {
   it("priorities: explicit ones kept, the others 150, 149, … skipping taken values", () => {
@@ -117,14 +159,14 @@ describe("design A templates", () => {
   it("join configs: token and CA hash from the run; a certificate key only for control-plane joins with pki: upload", () => {
     const values = {
       joinToken: "abcdef.0123456789abcdef",
-      caHash: "sha256:00ff",
+      caCert: Buffer.from(CA_PEM).toString("base64"),
       certificateKey: "k".repeat(64),
     };
     const cp = parse(TEMPLATES["kubeadm-join-control-plane"]!(input("cp2", {}, values)));
     expect(cp.discovery.bootstrapToken).toEqual({
       apiServerEndpoint: "10.0.0.100:8443",
       token: values.joinToken,
-      caCertHashes: [values.caHash],
+      caCertHashes: [CA_HASH],
     });
     expect(cp.controlPlane).toEqual({ localAPIEndpoint: { advertiseAddress: "10.0.0.12", bindPort: 6443 } });
     const up = parse(TEMPLATES["kubeadm-join-control-plane"]!(input("cp2", { pki: "upload" }, values)));

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import type { HostSpec } from "../../src/core/host.js";
+import { interpolate } from "../../src/core/interpolate.js";
 import { compilePlaybook } from "../../src/playbook/compile.js";
 import { BUILTIN_PLAYBOOKS, loadPlaybook, resolvePlaybook } from "../../src/playbook/load.js";
 
@@ -65,6 +66,33 @@ describe("playbook loading", () => {
     expect(hit, JSON.stringify(err.issues)).toBeDefined();
     if (extra) expect(hit!.location?.line).toBe(at[0] + 1);
     else expect([hit!.location?.line, hit!.location?.col]).toEqual(at);
+  });
+
+  it("when: false skips a step's reads; undecidable yet, its reads are still asked (for the run's first round trip)", async () => {
+    const f = await write(
+      `${head}      - when: "{{ registered.init }} == {{ host.name }}"\n        file: { path: /etc/x, content: "x" }\n`,
+    );
+    const pb = await loadPlaybook(f, dir);
+    const host: HostSpec = {
+      name: "cp1",
+      address: "1.1.1.1",
+      roles: ["control-plane"],
+      vars: {},
+      ssh: { user: "root", port: 22, identityFile: undefined, hostname: "cp1", jump: undefined },
+    };
+    const step = compilePlaybook(pb, [host], undefined).phases[0]!.steps[0]!;
+    const ctx = (registered: Record<string, string>) => ({
+      host,
+      interpolate: (t: string) => interpolate(t, { host, registered }),
+      renderTemplate: () => "",
+    });
+    const keys = (r: Record<string, string>) => step.facts(ctx(r)).map((x) => x.key);
+    expect(keys({})).toEqual(["file:c:/etc/x", "exists:/etc"]); // not known yet: read anyway
+    expect(keys({ init: "cp2" })).toEqual([]); // known, and not this host: nothing to read
+    expect(keys({ init: "cp1" })).toEqual(["file:c:/etc/x", "exists:/etc"]);
+    expect(step.plan({ get: () => undefined as never }, ctx({ init: "cp2" }))).toMatchObject({
+      kind: "noop",
+    });
   });
 
   it("compiles selectors and --limit into host lists", async () => {

@@ -1,3 +1,4 @@
+import { createHash, X509Certificate } from "node:crypto";
 import type { Template, TemplateInput } from "../template.js";
 import { controlPlane } from "../keepalived-haproxy/index.js";
 import { need, renderInitConfig, renderJoinConfig, type ClusterShape } from "./config.js";
@@ -22,7 +23,7 @@ export const kubeadmInit: Template = (i) => renderInitConfig(clusterShape(i), no
 
 const joinSecrets = (i: TemplateInput, controlPlane: boolean) => ({
   token: need(i.values, "joinToken"),
-  caHash: need(i.values, "caHash"),
+  caHash: caCertHash(Buffer.from(need(i.values, "caCert"), "base64").toString()),
   certificateKey:
     controlPlane && i.inventory.cluster.pki === "upload" ? need(i.values, "certificateKey") : undefined,
 });
@@ -33,3 +34,12 @@ export const kubeadmJoinWorker: Template = (i) =>
   renderJoinConfig(clusterShape(i), node(i), joinSecrets(i, false), false);
 
 export const kubeFlannel: Template = (i) => renderFlannel(i.inventory.cluster.podCidr);
+
+/**
+ * kubeadm's discovery-token-ca-cert-hash: sha256 of the CA certificate's SubjectPublicKeyInfo (DER),
+ * computed here from the public certificate instead of with two openssl runs on a host.
+ */
+export function caCertHash(pem: string): string {
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+}
