@@ -5,24 +5,15 @@ import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import type { HostSpec } from "../../src/core/host.js";
+import { hostSpec } from "../helpers/host-spec.js";
 import { UnknownValueError } from "../../src/core/step.js";
 import { Inventory } from "../../src/config/schema.js";
 import { TEMPLATES, type TemplateInput } from "../../src/recipes/templates.js";
 import { priorities } from "../../src/recipes/keepalived-haproxy/index.js";
 import { lbProblems, lbStatusFact, type LbStatus } from "../../src/recipes/keepalived-haproxy/status.js";
 
-const spec = (
-  name: string,
-  address: string,
-  roles: HostSpec["roles"],
-  vars: Record<string, unknown> = {},
-): HostSpec => ({
-  name,
-  address,
-  roles,
-  vars,
-  ssh: { user: "root", port: 22, identityFile: undefined, hostname: address, jump: undefined },
-});
+const spec = (name: string, address: string, roles: HostSpec["roles"], vars: Record<string, unknown> = {}) =>
+  hostSpec(name, address, roles, vars);
 const hosts = [
   spec("cp1", "10.0.0.11", ["control-plane"]),
   spec("cp2", "10.0.0.12", ["control-plane"], { priority: 149 }),

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import type { HostSpec } from "../../src/core/host.js";
 import { interpolate } from "../../src/core/interpolate.js";
+import { hostSpec } from "../helpers/host-spec.js";
 import { compilePlaybook } from "../../src/playbook/compile.js";
 import { BUILTIN_PLAYBOOKS, loadPlaybook, resolvePlaybook } from "../../src/playbook/load.js";
 
@@ -73,13 +74,7 @@ describe("playbook loading", () => {
       `${head}      - when: "{{ registered.init }} == {{ host.name }}"\n        file: { path: /etc/x, content: "x" }\n`,
     );
     const pb = await loadPlaybook(f, dir);
-    const host: HostSpec = {
-      name: "cp1",
-      address: "1.1.1.1",
-      roles: ["control-plane"],
-      vars: {},
-      ssh: { user: "root", port: 22, identityFile: undefined, hostname: "cp1", jump: undefined },
-    };
+    const host = hostSpec("cp1", "1.1.1.1");
     const step = compilePlaybook(pb, [host], undefined).phases[0]!.steps[0]!;
     const ctx = (registered: Record<string, string>) => ({
       host,

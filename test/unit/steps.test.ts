@@ -12,14 +12,9 @@ import { installedPackages } from "../../src/facts/packages.js";
 import { serviceState } from "../../src/facts/service.js";
 import { sysctlValue } from "../../src/facts/sysctl.js";
 import { STEP_TYPES } from "../../src/steps/index.js";
+import { hostSpec } from "../helpers/host-spec.js";
 
-const host: HostSpec = {
-  name: "cp1",
-  address: "10.0.0.11",
-  roles: ["control-plane"],
-  vars: {},
-  ssh: { user: "root", port: 22, identityFile: undefined, hostname: "10.0.0.11", jump: undefined },
-};
+const host: HostSpec = hostSpec("cp1", "10.0.0.11");
 const ctx: StepContext = {
   host,
   interpolate: (t) => interpolate(t, { host: { name: "cp1" }, registered: {} }),
