@@ -8,6 +8,18 @@ export interface Fact<T> {
   /** Read-only POSIX sh snippet. Its stdout and exit code go to `parse`. */
   readonly script: string;
   parse(stdout: string, exitCode: number): T;
+  /**
+   * Facts of the same kind that one script can answer together (e.g. every file of a batch with
+   * one `stat`, one `sha256sum`): the batch runs `combine.script` once for all of them and hands
+   * each fact the part of the output `combine.split` cuts for it, as if it had run alone.
+   */
+  readonly combine?: Combiner;
+}
+
+export interface Combiner {
+  readonly id: string;
+  script(facts: readonly Fact<unknown>[]): string;
+  split(stdout: string, facts: readonly Fact<unknown>[]): string[];
 }
 
 export interface FactReader {

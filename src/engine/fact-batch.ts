@@ -23,31 +23,50 @@ export function mergeFacts(known: KnownFacts, fresh: FactReader): FactReader {
 export function buildBatch(facts: Fact<unknown>[]): FactBatch {
   const unique = new Map<string, Fact<unknown>>();
   for (const f of facts) unique.set(f.key, f);
-  const list = [...unique.values()];
+  const all = [...unique.values()];
+  // Combinable facts are asked together: one snippet per combiner, answers split per fact.
+  const groups = new Map<string, Fact<unknown>[]>();
+  for (const f of all) if (f.combine) groups.set(f.combine.id, [...(groups.get(f.combine.id) ?? []), f]);
+  const combined = [...groups.values()].filter((g) => g.length > 1);
+  const inGroup = new Set(combined.flat());
+  const list = all.filter((f) => !inGroup.has(f));
   const nonce = randomBytes(6).toString("hex");
-  const begin = (i: number) => `@@haprov-${nonce}-${i}-begin`;
+  const begin = (i: number | string) => `@@haprov-${nonce}-${i}-begin`;
   const lines = ["exec 2>/dev/null"];
-  list.forEach((f, i) => {
-    // A subshell per fact: an `exit` in one cannot end the batch.
+  const block = (i: number | string, script: string) =>
+    // A subshell per block: an `exit` in one cannot end the batch.
     lines.push(
       `printf '\\n%s\\n' '${begin(i)}'`,
-      `( ${f.script}\n)`,
+      `( ${script}\n)`,
       `printf '\\n@@haprov-${nonce}-end %d\\n' "$?"`,
     );
-  });
+  list.forEach((f, i) => block(i, f.script));
+  combined.forEach((g, gi) => block(`g${gi}`, g[0]!.combine!.script(g)));
   return {
     script: lines.join("\n"),
     parse(stdout: string): KnownFacts {
       const values = new Map<string, unknown>();
-      list.forEach((f, i) => {
+      const body = (i: number | string, what: string): { out: string; code: number } => {
         const start = stdout.indexOf(`\n${begin(i)}\n`);
-        if (start < 0) throw new Error(`fact ${f.key}: no output (the batch script was cut short)`);
+        if (start < 0) throw new Error(`${what}: no output (the batch script was cut short)`);
         const bodyStart = start + begin(i).length + 2;
         const endMarker = `\n@@haprov-${nonce}-end `;
         const end = stdout.indexOf(endMarker, bodyStart);
-        if (end < 0) throw new Error(`fact ${f.key}: output not terminated`);
-        const code = Number.parseInt(stdout.slice(end + endMarker.length), 10);
-        values.set(f.key, f.parse(stdout.slice(bodyStart, end), code));
+        if (end < 0) throw new Error(`${what}: output not terminated`);
+        return {
+          out: stdout.slice(bodyStart, end),
+          code: Number.parseInt(stdout.slice(end + endMarker.length), 10),
+        };
+      };
+      list.forEach((f, i) => {
+        const { out, code } = body(i, `fact ${f.key}`);
+        values.set(f.key, f.parse(out, code));
+      });
+      combined.forEach((g, gi) => {
+        const { out, code } = body(`g${gi}`, `facts ${g[0]!.combine!.id}`);
+        if (code !== 0) throw new Error(`facts ${g[0]!.combine!.id}: exit ${code}`);
+        const parts = g[0]!.combine!.split(out, g);
+        g.forEach((f, i) => values.set(f.key, f.parse(parts[i]!, 0)));
       });
       return {
         has: (key) => values.has(key),

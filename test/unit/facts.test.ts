@@ -31,7 +31,7 @@ describe("fact batch", () => {
       sysctlValue("kernel.ostype"),
     ];
     const batch = buildBatch([...facts, fileState(f, true)]); // duplicates are asked once
-    expect(batch.script.match(/-begin'/g)).toHaveLength(6);
+    expect(batch.script.match(/-begin'/g)).toHaveLength(5); // the two files are asked together
     const r = batch.parse(runLocally(batch.script));
     const live = r.get(fileState(f, true));
     expect(live).toMatchObject({ exists: true, mode: "0640", owner: "root", group: "root" });
@@ -148,5 +148,40 @@ describe("fact parsers (table)", () => {
     const batch = buildBatch([fact]);
     // Any kernel running Docker has overlay, loaded or built in (LAB-NOTES: built in here).
     expect(["loaded", "builtin"]).toContain(batch.parse(runLocally(batch.script)).get(fact));
+  });
+});
+
+describe("file facts asked together", () => {
+  it("one snippet for every file of a batch gives each file what it would get alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "haprov-files-"));
+    const names = ["a b.conf", "empty", "secret.key", "x\\y.conf", "big.bin"];
+    writeFileSync(join(dir, names[0]!), "hello\n@@\n@@haprov-fake-0-begin\n");
+    writeFileSync(join(dir, names[1]!), "");
+    writeFileSync(join(dir, names[2]!), "do not read me\n");
+    writeFileSync(join(dir, names[3]!), "backslash in the name\n");
+    writeFileSync(join(dir, names[4]!), Buffer.alloc(300 * 1024, 7)); // over the content limit
+    chmodSync(join(dir, names[2]!), 0o600);
+    const facts = [
+      fileState(join(dir, names[0]!), true),
+      fileState(join(dir, "missing"), true),
+      fileState(join(dir, names[1]!), true),
+      fileState(join(dir, names[2]!), false), // secret: hash only
+      fileState(join(dir, names[3]!), true),
+      fileState(join(dir, names[4]!), true),
+    ];
+    const together = buildBatch(facts);
+    expect(together.script.match(/-begin'/g)).toHaveLength(1);
+    const r = together.parse(runLocally(together.script));
+    for (const f of facts) {
+      const alone = buildBatch([f, pathExists("/")]); // a second fact of another kind: not combined
+      expect(alone.script).toContain(f.script);
+      expect(r.get(f), f.key).toEqual(alone.parse(runLocally(alone.script)).get(f));
+    }
+    const secret = r.get(facts[3]!);
+    expect(secret.exists && secret.content).toBeUndefined();
+    const big = r.get(facts[5]!);
+    expect(big.exists && big.content).toBeUndefined();
+    const first = r.get(facts[0]!);
+    expect(first.exists && first.content?.toString()).toBe("hello\n@@\n@@haprov-fake-0-begin\n");
   });
 });
