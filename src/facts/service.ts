@@ -1,4 +1,4 @@
-import type { Fact } from "../core/fact.js";
+import type { Combiner, Fact } from "../core/fact.js";
 import { quote } from "../core/quote.js";
 
 export interface ServiceState {
@@ -11,10 +11,31 @@ export interface ServiceState {
   activeSinceMonotonic: number;
 }
 
+const PROPS = "LoadState,UnitFileState,ActiveState,ActiveEnterTimestampMonotonic";
+
+/** Every unit of a batch in one `systemctl show` (11–16 ms each on a small host): blocks in order. */
+const UNITS: Combiner = {
+  id: "service-state",
+  script: (facts) =>
+    `systemctl show -p ${PROPS} -- ${facts.map((f) => quote((f as ServiceFact).unit)).join(" ")}`,
+  split(out, facts) {
+    const blocks = out.replace(/\n+$/, "").split(/\n\n/);
+    if (blocks.length !== facts.length)
+      throw new Error(`systemctl show answered ${blocks.length} units for ${facts.length}`);
+    return blocks;
+  },
+};
+
+interface ServiceFact extends Fact<ServiceState> {
+  unit: string;
+}
+
 export function serviceState(name: string): Fact<ServiceState> {
-  return {
+  const fact: ServiceFact = {
+    combine: UNITS,
+    unit: unitName(name),
     key: `service:${name}`,
-    script: `systemctl show -p LoadState,UnitFileState,ActiveState,ActiveEnterTimestampMonotonic -- ${quote(unitName(name))}`,
+    script: `systemctl show -p ${PROPS} -- ${quote(unitName(name))}`,
     parse(out) {
       const kv = new Map(
         out
@@ -30,6 +51,7 @@ export function serviceState(name: string): Fact<ServiceState> {
       };
     },
   };
+  return fact;
 }
 
 export function unitName(name: string): string {

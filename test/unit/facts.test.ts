@@ -185,3 +185,35 @@ describe("file facts asked together", () => {
     expect(first.exists && first.content?.toString()).toBe("hello\n@@\n@@haprov-fake-0-begin\n");
   });
 });
+
+describe("service facts asked together", () => {
+  it("one systemctl show for every unit of a batch; each unit gets its own block", () => {
+    // A stand-in systemctl that prints what systemd prints: one block per unit, blank-line separated.
+    const bin = mkdtempSync(join(tmpdir(), "haprov-systemctl-"));
+    writeFileSync(
+      join(bin, "systemctl"),
+      `#!/bin/sh
+echo "$@" > ${bin}/args
+printf 'LoadState=loaded\\nActiveState=active\\nUnitFileState=enabled\\nActiveEnterTimestampMonotonic=5\\n\\n'
+printf 'LoadState=not-found\\nActiveState=inactive\\nUnitFileState=\\nActiveEnterTimestampMonotonic=0\\n'
+`,
+    );
+    chmodSync(join(bin, "systemctl"), 0o755);
+    const batch = buildBatch([serviceState("haproxy"), serviceState("nope.service")]);
+    const out = execFileSync("sh", ["-c", batch.script], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    const r = batch.parse(out);
+    expect(r.get(serviceState("haproxy"))).toEqual({
+      exists: true,
+      active: "active",
+      enabled: "enabled",
+      activeSinceMonotonic: 5,
+    });
+    expect(r.get(serviceState("nope.service"))).toMatchObject({ exists: false, active: "inactive" });
+    expect(execFileSync("cat", [join(bin, "args")], { encoding: "utf8" })).toMatch(
+      /-- haproxy\.service nope\.service\n$/,
+    );
+  });
+});
