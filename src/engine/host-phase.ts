@@ -29,8 +29,6 @@ export interface HostPhaseDeps {
   /** Names the host's state on disk (pending-handler records). */
   cluster: string;
   context(host: HostSpec, scope: RunScope): StepContext;
-  /** Facts read ahead (serial phases read every host at once); used only if still current. */
-  prefetched?: FactReader | undefined;
   /** Facts read in the run's first round trip, while they are still current (see lookahead.ts). */
   readAhead?: () => KnownFacts | undefined;
   /** Called the moment this host changes something: read-ahead answers are stale from then on. */
@@ -42,15 +40,12 @@ export interface HostPhaseDeps {
  * apply changes, re-read only after something changed. Returns the handlers this host owes
  * (notified now or recorded by an earlier run) and whether the host failed.
  */
-export async function runHostPhase(
-  d: HostPhaseDeps,
-): Promise<{ owed: string[]; failed: boolean; changed: boolean }> {
+export async function runHostPhase(d: HostPhaseDeps): Promise<{ owed: string[]; failed: boolean }> {
   const { host, phase } = d;
   const handlerNames = new Set(phase.handlers.map((h) => h.name));
   const owed = new Set<string>();
   let failed = false;
-  let changed = false;
-  let facts: FactReader | undefined = d.prefetched;
+  let facts: FactReader | undefined;
 
   const ctx = () => d.context(host, d.values.snapshot());
   const readFacts = (from: number) => readPhaseFacts(d, from);
@@ -82,7 +77,6 @@ export async function runHostPhase(
       const result = await runStep(step, facts, ctx(), d);
       if (result.changedHost) {
         facts = undefined; // stale: re-read before the next step
-        changed = true;
         d.markChanged?.();
       }
       if (result.status === "changed") for (const n of step.notify) owed.add(n);
@@ -111,19 +105,17 @@ export async function runHostPhase(
     }
   }
 
-  if (failed) return { owed: [], failed, changed };
+  if (failed) return { owed: [], failed };
   // After Ctrl-C no handler starts either: their records stay on the host for the next run.
-  if (d.signal?.aborted) return { owed: [], failed: false, changed };
+  if (d.signal?.aborted) return { owed: [], failed: false };
   const ordered = phase.handlers.filter((h) => owed.has(h.name));
   for (const h of ordered.filter((h) => !h.serial)) {
     if (!d.dryRun) d.markChanged?.();
-    if (!(await runHandler(d, h))) return { owed: [], failed: true, changed: true };
-    changed = true;
+    if (!(await runHandler(d, h))) return { owed: [], failed: true };
   }
   return {
     owed: ordered.filter((h) => h.serial).map((h) => h.name),
     failed: false,
-    changed,
   };
 }
 
@@ -230,46 +222,32 @@ export async function runHandler(
   >,
   handler: HandlerDef,
 ): Promise<boolean> {
-  // {{ values }} in a handler's commands are this host's (e.g. the VIP it probes).
-  let h: HandlerDef = handler;
-  try {
-    const ctx = d.context(d.host, d.values.snapshot());
-    h = {
-      ...handler,
-      run: ctx.interpolate(handler.run),
-      ...(handler.verify ? { verify: ctx.interpolate(handler.verify) } : {}),
-    };
-  } catch (e) {
-    d.emit({
-      kind: "handler",
-      phase: d.phase.name,
-      host: d.host.name,
-      handler: handler.name,
-      status: "failed",
-      durationMs: 0,
-      message: errorMessage(e),
-    });
-    d.tally.fail(d.host.name, d.phase.name, `handler: ${handler.name}`, errorMessage(e));
-    return false;
-  }
   const t0 = performance.now();
   const base = {
     kind: "handler" as const,
     phase: d.phase.name,
     host: d.host.name,
-    handler: h.name,
+    handler: handler.name,
   };
   if (d.dryRun) {
     d.emit({
       ...base,
       status: "changed",
       durationMs: 0,
-      message: `would run ${h.name}`,
+      message: `would run ${handler.name}`,
     });
     d.tally.count(d.host.name, "changed");
     return true;
   }
+  let h = handler;
   try {
+    // {{ values }} in a handler's commands are this host's (e.g. the VIP it probes).
+    const ctx = d.context(d.host, d.values.snapshot());
+    h = {
+      ...handler,
+      run: ctx.interpolate(handler.run),
+      ...(handler.verify ? { verify: ctx.interpolate(handler.verify) } : {}),
+    };
     const res = await d.conn.exec(
       h.verify ? h.run : `${h.run} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
     );

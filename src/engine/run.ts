@@ -7,8 +7,7 @@ import type { HostConnection } from "../core/transport.js";
 import type { KnownFacts } from "./fact-batch.js";
 import { gather } from "./gather.js";
 import { readAhead } from "./lookahead.js";
-import type { FactReader } from "../core/fact.js";
-import { readPhaseFacts, runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
+import { runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
 import type { CompiledPhase, CompiledPlaybook } from "./model.js";
 import { Tally } from "./tally.js";
 import type { RunScope, RunValues } from "./values.js";
@@ -196,18 +195,6 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     readAhead: () => (s.state.clean ? s.ahead.get(name) : undefined),
     markChanged: () => void (s.state.clean = false),
   });
-  // A serial phase reads every host's state at once, ahead of the roll. A host uses what was read
-  // only while nothing has changed in the phase and no value was produced since (else it re-reads):
-  // on a converged cluster a roll costs one parallel round trip, not one per host in turn.
-  const prefetched = new Map<string, Promise<FactReader | undefined>>();
-  let phaseChanged = false;
-  const version = o.values.version;
-  if (phase.serial)
-    for (const name of hosts)
-      prefetched.set(
-        name,
-        s.limit(() => readPhaseFacts(deps(name)).catch(() => undefined)), // failures: re-read in turn
-      );
   await Promise.all(
     hosts.map((name) =>
       limit(async () => {
@@ -221,13 +208,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
           );
           return;
         }
-        const ahead = await prefetched.get(name);
-        const current = !phaseChanged && o.values.version === version;
-        const res = await runHostPhase({ ...deps(name), prefetched: current ? ahead : undefined });
-        if (res.changed) {
-          phaseChanged = true;
-          s.state.clean = false;
-        }
+        const res = await runHostPhase(deps(name));
         if (res.failed) {
           s.failed.add(name);
           if (phase.serial) rollStopped ??= name;

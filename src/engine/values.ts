@@ -17,16 +17,8 @@ export class RunValues {
   #gathered = new Map<string, Record<string, string>>();
   constructor(private readonly redactor: Redactor) {}
 
-  #version = 0;
-
-  /** Grows with every value set: facts read before a change of version may be stale. */
-  get version(): number {
-    return this.#version;
-  }
-
   set(name: string, value: string, secret: boolean): void {
     if (secret) this.redactor.add(value);
-    if (this.#values.get(name) !== value) this.#version += 1;
     this.#values.set(name, value);
   }
 
