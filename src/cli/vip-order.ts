@@ -1,8 +1,5 @@
 import type { HostConnection } from "../core/transport.js";
-import { quote } from "../core/quote.js";
-
-/** The probe for "this host holds the VIP right now". */
-export const holdsVip = (vip: string) => `ip -4 -o addr show | grep -q ${quote(` ${vip}/`)}`;
+import { holdsVip } from "../recipes/keepalived-haproxy/index.js";
 
 /**
  * Order for rolling handlers: the hosts that do not hold the VIP first (inventory order), the VIP

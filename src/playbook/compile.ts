@@ -45,38 +45,25 @@ export function compilePlaybook(
       steps: (pb.steps[pi] ?? []).map((s): BoundStep => {
         const type = STEP_TYPES[s.type]!;
         const applies = (ctx: StepContext) => whenHolds(s.when, ctx.interpolate);
+        /** The `when` verdict, or undefined while it waits on a value produced later in the run. */
+        const decided = (ctx: StepContext) => unlessUnknown(() => applies(ctx));
         return {
           name: s.name,
           type: s.type,
           notify: s.notify,
           facts: (ctx) => {
-            try {
-              if (!applies(ctx)) return [];
-            } catch (e) {
-              if (!(e instanceof UnknownValueError)) throw e;
-              // Decided by a value produced later in the run: ask now what can be asked (the
-              // run's first read covers it), or nothing; the step plans once the value is known.
-              try {
-                return type.facts(s.params as never, ctx);
-              } catch (inner) {
-                if (inner instanceof UnknownValueError) return [];
-                throw inner;
-              }
-            }
+            const verdict = decided(ctx);
+            if (verdict === false) return [];
+            // Undecided: ask now what can be asked (the run's first read covers it), or nothing;
+            // the step plans once the value is known.
+            if (verdict === undefined) return unlessUnknown(() => type.facts(s.params as never, ctx)) ?? [];
             return type.facts(s.params as never, ctx);
           },
           plan: (facts, ctx) =>
             applies(ctx)
               ? type.plan(s.params as never, facts, ctx)
               : noop(`not for this host (${s.when.join(" and ")})`),
-          files: (ctx) => {
-            try {
-              if (!applies(ctx)) return [];
-            } catch (e) {
-              if (!(e instanceof UnknownValueError)) throw e;
-            }
-            return type.files?.(s.params as never, ctx) ?? [];
-          },
+          files: (ctx) => (decided(ctx) === false ? [] : (type.files?.(s.params as never, ctx) ?? [])),
         };
       }),
       handlers: phase.handlers.map((h) =>
@@ -115,4 +102,14 @@ function select(sel: string | string[], hosts: HostSpec[], file: string, pi: num
   const role = (first ? first[1] : sel) as Role;
   const matching = hosts.filter((h) => h.roles.includes(role)).map((h) => h.name);
   return first ? matching.slice(0, 1) : matching;
+}
+
+/** fn's result, or undefined when it needs a run value not known yet (UnknownValueError). */
+function unlessUnknown<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof UnknownValueError) return undefined;
+    throw e;
+  }
 }

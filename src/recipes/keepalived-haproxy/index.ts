@@ -1,4 +1,5 @@
 import type { HostSpec } from "../../core/host.js";
+import { quote } from "../../core/quote.js";
 import type { Template, TemplateInput } from "../template.js";
 import { renderCheckScript } from "./check-script.js";
 import { renderHaproxyCfg } from "./haproxy-cfg.js";
@@ -7,6 +8,9 @@ import { renderKeepalivedConf } from "./keepalived-conf.js";
 /** haproxy's loopback stats page and health endpoint (`/healthz` answers while haproxy runs). */
 export const HAPROXY_STATS_PORT = 8404;
 export const CHECK_SCRIPT_PATH = "/etc/keepalived/check_apiserver.sh";
+
+/** The probe for "this host holds the VIP right now" (exit 0). */
+export const holdsVip = (vip: string) => `ip -4 -o addr show | grep -q ${quote(` ${vip}/`)}`;
 
 export const controlPlane = (hosts: HostSpec[]) => hosts.filter((h) => h.roles.includes("control-plane"));
 

@@ -1,6 +1,5 @@
 import type { Fact } from "../../core/fact.js";
-import { quote } from "../../core/quote.js";
-import { HAPROXY_STATS_PORT } from "./index.js";
+import { HAPROXY_STATS_PORT, holdsVip } from "./index.js";
 
 /** What `haprov status` reads on a control-plane node of design A, in the same one round trip. */
 export interface LbStatus {
@@ -28,7 +27,7 @@ export function lbStatusFact(o: {
   const script = [
     `if systemctl is-active --quiet keepalived; then id=$(systemctl show -p InvocationID --value keepalived); journalctl _SYSTEMD_INVOCATION_ID="$id" -o cat --no-pager 2>/dev/null | grep -oE 'Entering (MASTER|BACKUP|FAULT) STATE' | tail -n 1 | cut -d' ' -f2 | grep . || echo unknown; else echo stopped; fi`,
     `echo ${SEP}`,
-    `ip -4 -o addr show | grep -q ${quote(` ${o.vip}/`)} && echo yes || echo no`,
+    `${holdsVip(o.vip)} && echo yes || echo no`,
     `echo ${SEP}`,
     `systemctl is-active haproxy 2>/dev/null || true`,
     `echo ${SEP}`,
