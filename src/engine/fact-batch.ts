@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Fact, FactReader } from "../core/fact.js";
+import type { HostConnection } from "../core/transport.js";
 
 /**
  * Runs many facts in one remote script (one round trip, STYLE.md habit 4). Each fact's output is
@@ -77,4 +78,39 @@ export function buildBatch(facts: Fact<unknown>[]): FactBatch {
       };
     },
   };
+}
+
+/** The batch script itself failed (not one fact: those keep their own exit codes). */
+export class BatchFailed extends Error {
+  override readonly name = "BatchFailed";
+  constructor(
+    readonly code: number | null,
+    readonly stderr: string,
+  ) {
+    super(`exit ${code}: ${stderr}`);
+  }
+}
+
+const NOTHING: FactReader = {
+  get: (fact) => {
+    throw new Error(`fact ${fact.key} was not read`);
+  },
+};
+
+/**
+ * The answers to `facts` on one host: those `known` already holds (read earlier in the run and
+ * still current) without asking again, the rest in one round trip — none when nothing is missing.
+ */
+export async function readFacts(
+  conn: HostConnection,
+  facts: Fact<unknown>[],
+  known?: KnownFacts,
+): Promise<FactReader> {
+  const missing = known ? facts.filter((f) => !known.has(f.key)) : facts;
+  if (missing.length === 0) return known ?? NOTHING;
+  const batch = buildBatch(missing);
+  const res = await conn.exec(batch.script);
+  if (res.code !== 0) throw new BatchFailed(res.code, res.stderr.trim());
+  const fresh = batch.parse(res.stdout);
+  return known ? mergeFacts(known, fresh) : fresh;
 }

@@ -2,7 +2,7 @@ import { randomAlnum } from "../core/random.js";
 import { errorMessage } from "../core/errors.js";
 import type { Fact } from "../core/fact.js";
 import type { HostConnection } from "../core/transport.js";
-import { buildBatch, type KnownFacts } from "./fact-batch.js";
+import { readFacts, type KnownFacts } from "./fact-batch.js";
 import type { CompiledPhase, GatherDef } from "./model.js";
 import type { RunValues } from "./values.js";
 
@@ -47,15 +47,7 @@ export async function gather(
         limit(async () => {
           try {
             const facts = defs.map((g) => answer(g, scriptFor(host, g)));
-            const ahead = useAhead ? readAhead?.(host) : undefined;
-            if (ahead && facts.every((f) => ahead.has(f.key))) {
-              answers.set(host, new Map(defs.map((g, i) => [g.name, ahead.get(facts[i]!)])));
-              return;
-            }
-            const batch = buildBatch(facts);
-            const res = await conns.get(host)!.exec(batch.script);
-            if (res.code !== 0) throw new Error(`exit ${res.code}: ${res.stderr.trim()}`);
-            const read = batch.parse(res.stdout);
+            const read = await readFacts(conns.get(host)!, facts, useAhead ? readAhead?.(host) : undefined);
             answers.set(host, new Map(defs.map((g, i) => [g.name, read.get(facts[i]!)])));
           } catch (e) {
             failed.set(

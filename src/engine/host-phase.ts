@@ -4,18 +4,12 @@ import type { EventListener } from "../core/events.js";
 import type { HostSpec } from "../core/host.js";
 import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
-import { buildBatch, mergeFacts, type KnownFacts } from "./fact-batch.js";
+import { BatchFailed, readFacts, type KnownFacts } from "./fact-batch.js";
 import { execute } from "./executor.js";
 import type { CompiledPhase, HandlerDef } from "./model.js";
 import { clearPending, pendingDir, pendingHandlers, recordPending } from "./pending.js";
 import type { Tally } from "./tally.js";
 import type { RunScope, RunValues } from "./values.js";
-
-const NO_FACTS: FactReader = {
-  get: (fact) => {
-    throw new Error(`fact ${fact.key} was not read`);
-  },
-};
 
 export interface HostPhaseDeps {
   conn: HostConnection;
@@ -127,15 +121,12 @@ export async function readPhaseFacts(
   const c = d.context(d.host, d.values.snapshot());
   const list = d.phase.steps.slice(from).flatMap((s) => s.facts(c));
   if (d.phase.handlers.length > 0) list.push(pendingHandlers(pendingDir(d.cluster, d.host.name)));
-  const ahead = d.readAhead?.();
-  const missing = ahead ? list.filter((f) => !ahead.has(f.key)) : list;
-  if (missing.length === 0) return ahead ?? NO_FACTS; // nothing (new) to read: no round trip
-  const batch = buildBatch(missing);
-  const res = await d.conn.exec(batch.script);
-  if (res.code !== 0)
-    throw new HaprovError(`reading state failed on ${d.host.name} (exit ${res.code}): ${res.stderr.trim()}`);
-  const fresh = batch.parse(res.stdout);
-  return ahead ? mergeFacts(ahead, fresh) : fresh;
+  try {
+    return await readFacts(d.conn, list, d.readAhead?.());
+  } catch (e) {
+    if (!(e instanceof BatchFailed)) throw e;
+    throw new HaprovError(`reading state failed on ${d.host.name} (exit ${e.code}): ${e.stderr}`);
+  }
 }
 
 /** Reports every step of a phase as skipped on a host that will not run it. */

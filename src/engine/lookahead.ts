@@ -44,6 +44,6 @@ export async function readAhead(o: {
     const res = await o.conn.exec(batch.script);
     return res.code === 0 ? batch.parse(res.stdout) : undefined;
   } catch {
-    return undefined;
+    return undefined; // its phases read it again, and report what fails
   }
 }
