@@ -2,16 +2,34 @@
 # Prepares a Debian machine (as root) for haprov's lab and test suite: the system packages the tests
 # and the lab need, a running Docker engine, and the test-host image. Safe to rerun: it only does
 # what is missing. Used by the README's first commands and by .ci/run.
+#
+#   scripts/setup-machine.sh                  # install what is missing, start dockerd, build the image
+#   scripts/setup-machine.sh --print-missing  # only print the Debian packages it would install
+#
+# Every test below looks the command up on PATH, so a test can run `--print-missing` with a PATH that
+# holds only a docker client and see docker.io asked for (test/unit/setup-machine.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-[ -x /usr/sbin/sshd ] || need+=(openssh-server)
-command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
-command -v sudo >/dev/null 2>&1 || need+=(sudo)
-command -v pgrep >/dev/null 2>&1 || need+=(procps)
-command -v docker >/dev/null 2>&1 || need+=(docker.io)
-command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+has() { command -v "$1" >/dev/null 2>&1; }
+
+missing_packages() {
+  has sshd || [ -x /usr/sbin/sshd ] || echo openssh-server
+  has ssh-keygen || echo openssh-client
+  has sudo || echo sudo
+  has pgrep || echo procps
+  # The engine, not the client: this kind of machine ships a docker client without dockerd, so
+  # `command -v docker` answers while no engine can ever start (issue #8).
+  has dockerd || echo docker.io
+  has debootstrap || echo debootstrap
+}
+
+mapfile -t need < <(missing_packages)
+if [ "${1:-}" = "--print-missing" ]; then
+  [ ${#need[@]} -eq 0 ] || printf '%s\n' "${need[@]}"
+  exit 0
+fi
+
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
@@ -22,6 +40,9 @@ if [ ${#need[@]} -gt 0 ]; then
   rm -f /usr/sbin/policy-rc.d
   trap - EXIT
 fi
+# apt may have put dockerd in /usr/sbin, which a non-login PATH can lack.
+has dockerd || export PATH="$PATH:/usr/sbin:/sbin"
+has dockerd || { echo "setup: docker.io is installed but dockerd is not on PATH" >&2; exit 1; }
 
 if ! docker info >/dev/null 2>&1; then
   # No engine runs on a fresh machine of this kind: start Debian's dockerd in the background.

@@ -95,14 +95,14 @@ describe("cli", () => {
     expect(r.stdout + r.stderr).not.toContain("Zq8#pw77");
   });
 
-  it("lab says what to do when no Docker engine answers", () => {
+  it("lab says what to do when there is no docker at all", () => {
     const r = spawnSync(process.execPath, ["bin/haprov.js", "lab", "ls"], {
       encoding: "utf8",
       env: { ...process.env, PATH: "/nonexistent" },
     });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("haprov: no Docker engine answers: the lab runs its hosts as containers");
-    expect(r.stderr).toMatch(/hint: install and start Docker/);
+    expect(r.stderr).toContain("haprov: no docker command: the lab runs its hosts as Docker containers");
+    expect(r.stderr).toMatch(/hint: run scripts\/setup-machine\.sh/);
   });
 
   it("render prints each host's files with secrets masked", async () => {
