@@ -22,12 +22,12 @@ writeFileSync(join(work, "known_hosts"), sshd.knownHosts());
 const inv = join(work, "inv.yaml");
 writeFileSync(
   inv,
-  `cluster: { name: bench, mode: keepalived-haproxy, vip: 127.0.0.100 }
+  `cluster: { name: bench, mode: etcd-local-proxy }
 ssh: { user: root, port: ${sshd.port}, identityFile: ${sshd.clientKey}, knownHosts: known_hosts, sshConfig: false }
 hosts:
-  - { name: cp1, address: 127.0.0.1, roles: [control-plane] }
-  - { name: cp2, address: 127.0.0.2, roles: [control-plane] }
-  - { name: cp3, address: 127.0.0.3, roles: [control-plane] }
+  - { name: cp1, address: 127.0.0.1, roles: [control-plane, etcd] }
+  - { name: cp2, address: 127.0.0.2, roles: [control-plane, etcd] }
+  - { name: cp3, address: 127.0.0.3, roles: [control-plane, etcd] }
 vars: { root: ${work}/hosts }
 `,
 );
@@ -96,6 +96,8 @@ async function execLatencyMs(): Promise<number> {
     name: "cp1",
     address: "127.0.0.1",
     roles: [],
+    interface: "eth0",
+    priority: undefined,
     vars: {},
     ssh: {
       user: "root",

@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../core/package-root.js";
 import { Command, CommanderError, Option } from "commander";
-import { InputError } from "../core/errors.js";
+import { formatIssue, InputError, type InputIssue } from "../core/errors.js";
 import { ExitCode } from "../core/exit-codes.js";
 import { labCommand } from "./commands/lab.js";
+import { schemaCommand } from "./commands/schema.js";
 import { renderCommand } from "./commands/render.js";
 import { runCommand } from "./commands/run.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
@@ -51,6 +52,7 @@ export function buildProgram(result: { code: number }): Command {
   const program = new Command("haprov")
     .description("Agentless SSH provisioning of highly available Kubernetes control planes.")
     .addHelpText("after", EXIT_CODES)
+    .version(`haprov ${pkg.version} (node ${process.version})`, "-V, --version", "print haprov's version")
     .showHelpAfterError()
     .exitOverride();
   const action = (fn: (o: CommonOptions) => Promise<number>) => async (o: CommonOptions) => {
@@ -85,6 +87,10 @@ export function buildProgram(result: { code: number }): Command {
   ).action(action(kubeconfigCommand));
   program.addCommand(labCommand(result));
   program
+    .command("schema")
+    .description("print the inventory's JSON Schema (for editors: yaml-language-server)")
+    .action(() => out(schemaCommand()));
+  program
     .command("version")
     .description("print haprov's version")
     .addOption(new Option("--json", "as JSON"))
@@ -102,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = { code: ExitCode.ok as number };
   const program = buildProgram(result);
   const verbose = argv.includes("-v") || argv.includes("--verbose");
+  const json = argv.includes("--json");
   try {
     if (argv.length === 0) {
       program.outputHelp();
@@ -116,10 +123,24 @@ export async function main(argv: string[]): Promise<number> {
         : ExitCode.invalidInput;
     }
     if (e instanceof InputError) {
-      err(`${e.message}\n`);
+      if (json) for (const i of e.issues) out(`${JSON.stringify(issueEvent(i))}\n`);
+      else err(`${e.message}\n`);
       return ExitCode.invalidInput;
     }
     printError(e, undefined, verbose);
     return ExitCode.stepFailed;
   }
+}
+
+/** An input problem as a --json line: where, which field, what (issue #8). */
+export function issueEvent(i: InputIssue): Record<string, unknown> {
+  return {
+    event: i.severity,
+    file: i.location?.file ?? null,
+    line: i.location?.line ?? null,
+    column: i.location?.col ?? null,
+    path: i.path,
+    message: i.message,
+    text: formatIssue(i),
+  };
 }

@@ -32,11 +32,9 @@ export async function resolveHosts(inv: Inventory, inventoryFile: string): Promi
         name: h.name,
         address: h.address,
         roles: h.roles,
-        vars: {
-          ...(h.vars ?? {}),
-          priority: h.priority,
-          interface: h.interface ?? inv.cluster.interface,
-        },
+        interface: h.interface ?? inv.cluster.interface,
+        priority: h.priority,
+        vars: { ...(inv.vars ?? {}), ...(h.vars ?? {}) },
         ssh: {
           user: h.user ?? inv.ssh.user ?? c.user ?? "root",
           port: h.port ?? inv.ssh.port ?? c.port ?? 22,

@@ -126,10 +126,11 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
           address: host.address,
           roles: host.roles,
           user: host.ssh.user,
-          ...host.vars,
+          interface: host.interface,
+          ...(host.priority === undefined ? {} : { priority: host.priority }),
         },
         hosts: all.map((h) => h.name),
-        vars: loaded.inventory.vars ?? {},
+        vars: host.vars,
         registered,
         gathered,
         /** This host's own answer to each gather so far. */

@@ -1,5 +1,6 @@
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { InputError, type InputIssue } from "../core/errors.js";
 import { Inventory } from "./schema.js";
 import { checkRules } from "./rules.js";
@@ -41,7 +42,7 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
           {
             location: undefined,
             path: "",
-            message: `cannot read inventory ${file}: ${e.code ?? e.message}`,
+            message: readProblem("inventory", displayPath(cwd, file), e),
             severity: "error",
           },
         ]);
@@ -55,14 +56,24 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
   }
   if (issues.some((i) => i.severity === "error")) throw new InputError(issues);
 
-  const { merged, locate, mergeIssues } = merge(sources);
+  const { merged, locate, mergeIssues, ownerOf } = merge(sources);
   issues.push(...mergeIssues);
+  if (mergeIssues.some((i) => i.severity === "error")) throw new InputError(issues);
   const parsed = Inventory.safeParse(merged);
   if (!parsed.success) {
-    throw new InputError([...issues, ...fromZod(parsed.error, locate)]);
+    throw new InputError([...issues, ...fromZod(parsed.error, locate, merged)]);
   }
   const inventory = parsed.data;
   issues.push(...checkRules(inventory, locate));
+  if (inventory.ssh.password && !ownerOf("ssh")?.isFromEnv(["ssh", "password"]))
+    issues.push({
+      location: locate(["ssh", "password"]),
+      path: "ssh.password",
+      message:
+        "a password written in the inventory ends up in version control: write ${SSH_PASSWORD} and set it in the environment",
+      severity: "warning",
+    });
+  issues.push(...(await checkKnownHosts(inventory, files[0]!, locate)));
   if (issues.some((i) => i.severity === "error")) throw new InputError(issues);
 
   for (const s of [inventory.ssh.password, inventory.cluster.vrrpPassword]) if (s) secrets.push(s);
@@ -107,13 +118,15 @@ function merge(sources: YamlSource[]): {
   merged: Record<string, unknown>;
   locate: Locator;
   mergeIssues: InputIssue[];
+  ownerOf: (key: string) => YamlSource | undefined;
 } {
   const merged: Record<string, unknown> = {};
   const owner = new Map<string, YamlSource>();
   const hostOrigin: { source: YamlSource; index: number }[] = [];
   const mergeIssues: InputIssue[] = [];
   for (const source of sources) {
-    const js = source.toJS();
+    const { value: js, issues: readIssues } = source.toJS();
+    mergeIssues.push(...readIssues);
     if (js === null || js === undefined) continue;
     if (typeof js !== "object" || Array.isArray(js)) {
       mergeIssues.push({
@@ -154,5 +167,56 @@ function merge(sources: YamlSource[]): {
     const source = typeof top === "string" ? owner.get(top) : undefined;
     return (source ?? sources[0])?.locate(path, key);
   };
-  return { merged, locate, mergeIssues };
+  return { merged, locate, mergeIssues, ownerOf: (key) => owner.get(key) };
+}
+
+/** "no such file: inv.yaml" rather than ENOENT. */
+export function readProblem(what: string, file: string, e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case "ENOENT":
+      return `no such ${what} file: ${file}`;
+    case "EACCES":
+      return `${what} file ${file} cannot be read: permission denied`;
+    case "EISDIR":
+      return `${what} ${file} is a directory`;
+    default:
+      return `cannot read ${what} ${file}: ${e.message}`;
+  }
+}
+
+/**
+ * With --accept-new-host-keys haprov appends to the known_hosts file: refuse one that does not
+ * parse as known_hosts (a mistyped path to a key or a config would be corrupted).
+ */
+async function checkKnownHosts(inv: Inventory, firstFile: string, locate: Locator): Promise<InputIssue[]> {
+  const p = inv.ssh.knownHosts;
+  if (!p) return [];
+  const file = p.startsWith("~/")
+    ? join(homedir(), p.slice(2))
+    : isAbsolute(p)
+      ? p
+      : resolve(dirname(firstFile), p);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return [];
+  const bad = text.split("\n").findIndex((line) => !knownHostsLine(line));
+  if (bad < 0) return [];
+  return [
+    {
+      location: locate(["ssh", "knownHosts"]),
+      path: "ssh.knownHosts",
+      message: `${p} is not a known_hosts file (line ${bad + 1} is not "HOST KEYTYPE KEY"): haprov would append host keys to it`,
+      severity: "error",
+    },
+  ];
+}
+
+/** A known_hosts line: empty, a comment, or [@marker] hosts keytype base64-key [comment]. */
+export function knownHostsLine(line: string): boolean {
+  const t = line.trim();
+  if (t === "" || t.startsWith("#")) return true;
+  const f = t.split(/\s+/);
+  if (f[0]?.startsWith("@")) f.shift();
+  return (
+    f.length >= 3 && /^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+$/.test(f[1]!) && /^[A-Za-z0-9+/]+=*$/.test(f[2]!)
+  );
 }

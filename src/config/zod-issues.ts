@@ -4,8 +4,11 @@ import { formatPath } from "./yaml-source.js";
 
 export type Locator = (path: readonly PropertyKey[], key?: string) => SourceLocation | undefined;
 
-/** Turns zod issues into located, operator-readable ones. */
-export function fromZod(error: z.ZodError, locate: Locator): InputIssue[] {
+/**
+ * Turns zod issues into located, operator-readable ones. With `data` (what was validated), a field
+ * that is absent is reported as required whatever the field's own format message says.
+ */
+export function fromZod(error: z.ZodError, locate: Locator, data?: unknown): InputIssue[] {
   const out: InputIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -20,15 +23,30 @@ export function fromZod(error: z.ZodError, locate: Locator): InputIssue[] {
       continue;
     }
     let message = issue.message;
-    if (issue.code === "invalid_type" && /received undefined/.test(message)) {
+    if (issue.code === "invalid_key" && issue.issues[0]) message = issue.issues[0].message;
+    if (
+      (issue.code === "invalid_type" && /received undefined/.test(message)) ||
+      (data !== undefined && issue.path.length > 0 && valueAt(data, issue.path) === undefined)
+    ) {
       message = `is required: ${message.replace(/^Invalid input: /, "")}`;
     }
+    // A bad key is located at the key, not at its value.
+    const keyIssue = issue.code === "invalid_key" && issue.path.length > 0;
     out.push({
-      location: locate(issue.path),
+      location: keyIssue ? locate(issue.path.slice(0, -1), String(issue.path.at(-1))) : locate(issue.path),
       path: formatPath(issue.path),
       message,
       severity: "error",
     });
   }
   return out;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = data;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, seg)) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
 }

@@ -86,7 +86,13 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
   }
   await writeFile(
     inventory,
-    renderInventory(o, subnet.vip, subnet.prefix, hosts, relative(dirname(inventory), dir)),
+    renderInventory(
+      { ...o, inventoryPath: inventory },
+      subnet.vip,
+      subnet.prefix,
+      hosts,
+      relative(dirname(inventory), dir),
+    ),
   );
   return { inventory, hosts };
 }
@@ -167,7 +173,7 @@ function layout(mode: LabMode, count: number): { name: string; roles: string[] }
 }
 
 function renderInventory(
-  o: LabUpOptions,
+  o: LabUpOptions & { inventoryPath: string },
   vip: string,
   prefix: number,
   hosts: LabHost[],
@@ -177,7 +183,9 @@ function renderInventory(
     o.mode === "etcd-local-proxy" ? "" : `  vip: ${vip}\n  vipPrefix: ${prefix}\n  interface: eth0\n`;
   const lbPort =
     o.mode === "haproxy-pair" || o.mode === "kube-vip" ? 6443 : o.mode === "etcd-local-proxy" ? 7443 : 8443;
-  return `# Written by \`haprov lab up --name ${o.name}\`: ${hosts.length} container host(s) on this machine.
+  const schema = relative(dirname(o.inventoryPath), join(packageRoot(), "inventories/inventory.schema.json"));
+  return `# yaml-language-server: $schema=${schema.startsWith(".") ? schema : `./${schema}`}
+# Written by \`haprov lab up --name ${o.name}\`: ${hosts.length} container host(s) on this machine.
 # Remove with \`haprov lab down --name ${o.name}\`. The key and known_hosts beside it are the lab's own.
 cluster:
   name: ${o.name}

@@ -4,6 +4,7 @@ import { packageRoot } from "../core/package-root.js";
 import { InputError, type InputIssue } from "../core/errors.js";
 import { displayPath, YamlSource } from "../config/yaml-source.js";
 import { fromZod } from "../config/zod-issues.js";
+import { readProblem } from "../config/load-inventory.js";
 import { STEP_TYPES } from "../steps/index.js";
 import { PlaybookFile } from "./schema.js";
 
@@ -49,13 +50,15 @@ export async function loadPlaybook(file: string, cwd = process.cwd()): Promise<L
       {
         location: undefined,
         path: "",
-        message: `cannot read playbook ${display}: ${e.code ?? e.message}`,
+        message: readProblem("playbook", display, e),
         severity: "error",
       },
     ]);
   });
   if (issues.some((i) => i.severity === "error")) throw new InputError(issues);
-  const parsed = PlaybookFile.safeParse(source.toJS());
+  const js = source.toJS();
+  if (js.issues.length > 0) throw new InputError(js.issues);
+  const parsed = PlaybookFile.safeParse(js.value);
   const locate = (path: readonly PropertyKey[], key?: string) => source.locate(path, key);
   if (!parsed.success) throw new InputError(fromZod(parsed.error, locate));
 

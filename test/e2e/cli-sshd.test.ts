@@ -18,7 +18,7 @@ import { NOPW_USER, startSshd, sshdAvailable, type Sshd } from "../helpers/sshd.
  * `haprov validate / plan / up / status` as a user runs them: the built CLI, a real sshd listening
  * on three loopback addresses (three "hosts"), a playbook that writes under a temporary directory.
  */
-const VRRP = "Vr9#xQ2z";
+const VRRP = "Vr9%xQ2z";
 const TOKEN = "tok-4a7f19c2e8d3b650";
 
 const outputs: string[] = [];
@@ -58,8 +58,8 @@ describe.runIf(sshdAvailable())("haprov CLI against real sshd hosts", () => {
       inv,
       `cluster:
   name: e2e
-  mode: keepalived-haproxy
-  vip: 127.0.0.100
+  # No VIP: loopback addresses stand for the hosts here, and a loopback VIP is refused.
+  mode: etcd-local-proxy
   vrrpPassword: \${HAPROV_TEST_VRRP}
 ssh:
   user: root
@@ -68,9 +68,9 @@ ssh:
   knownHosts: known_hosts
   sshConfig: false
 hosts:
-  - { name: cp1, address: 127.0.0.1, roles: [control-plane] }
-  - { name: cp2, address: 127.0.0.2, roles: [control-plane] }
-  - { name: cp3, address: 127.0.0.3, roles: [control-plane], user: ${NOPW_USER} }
+  - { name: cp1, address: 127.0.0.1, roles: [control-plane, etcd] }
+  - { name: cp2, address: 127.0.0.2, roles: [control-plane, etcd] }
+  - { name: cp3, address: 127.0.0.3, roles: [control-plane, etcd], user: ${NOPW_USER} }
 vars:
   token: !secret ${TOKEN}
   root: ${work}/hosts
@@ -125,7 +125,7 @@ phases:
     const before = sshd.acceptedLogins();
     const r = await haprov(["validate", "-i", inv, "--playbook", pb]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/inventory OK: cluster e2e, mode keepalived-haproxy, 3 host\(s\)/);
+    expect(r.stdout).toMatch(/inventory OK: cluster e2e, mode etcd-local-proxy, 3 host\(s\)/);
     expect(sshd.acceptedLogins()).toBe(before);
   });
 

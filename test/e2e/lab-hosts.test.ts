@@ -24,6 +24,8 @@ describe.runIf(dockerAvailable())("lab hosts (systemd + sshd containers)", () =>
       name,
       address: h.address,
       roles: ["control-plane"],
+      interface: "eth0",
+      priority: undefined,
       vars: {},
       ssh: { user, port: 22, identityFile: lab.key, hostname: h.address, jump: undefined },
     };

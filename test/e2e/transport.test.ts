@@ -40,6 +40,8 @@ describe.runIf(sshdAvailable())("SSH transport against a real sshd", () => {
     name,
     address: "127.0.0.1",
     roles: ["control-plane"],
+    interface: "eth0",
+    priority: undefined,
     vars: {},
     ssh: { user, port: sshd.port, identityFile: sshd.clientKey, hostname: "127.0.0.1", jump: undefined },
   });

@@ -5,13 +5,15 @@ export function hostSpec(
   name: string,
   address = "10.0.0.11",
   roles: Role[] = ["control-plane"],
-  vars: Record<string, unknown> = {},
+  o: { interface?: string; priority?: number; vars?: HostSpec["vars"] } = {},
 ): HostSpec {
   return {
     name,
     address,
     roles,
-    vars,
+    interface: o.interface ?? "eth0",
+    priority: o.priority,
+    vars: o.vars ?? {},
     ssh: { user: "root", port: 22, identityFile: undefined, hostname: address, jump: undefined },
   };
 }

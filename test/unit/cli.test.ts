@@ -1,26 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
-
-/** Runs the CLI in-process, capturing stdout/stderr. */
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+import { cli } from "../helpers/cli-in-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "haprov-cli-"));
 function inventory(text: string): string {
@@ -36,7 +19,7 @@ hosts:
   - { name: c, address: 192.0.2.3, roles: [control-plane] }
 `;
 
-process.env.T_VRRP = "Zq8#pw77";
+process.env.T_VRRP = "Zq8%pw77";
 
 describe("cli", () => {
   it("--help documents every verb, the common flags and the exit codes", async () => {
@@ -82,7 +65,7 @@ describe("cli", () => {
   });
 
   it("validate --json reports the inventory and never prints a secret", async () => {
-    process.env.T_VRRP = "Zq8#pw77";
+    process.env.T_VRRP = "Zq8%pw77";
     const r = await cli(["validate", "-i", inventory(GOOD), "--playbook", "prepare", "--json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout.trim());
@@ -92,7 +75,7 @@ describe("cli", () => {
       mode: "keepalived-haproxy",
       hosts: [{ name: "a" }, { name: "b" }, { name: "c" }],
     });
-    expect(r.stdout + r.stderr).not.toContain("Zq8#pw77");
+    expect(r.stdout + r.stderr).not.toContain("Zq8%pw77");
   });
 
   it("lab says what to do when there is no docker at all", () => {
@@ -106,7 +89,7 @@ describe("cli", () => {
   });
 
   it("render prints each host's files with secrets masked", async () => {
-    process.env.T_VRRP = "Zq8#pw77";
+    process.env.T_VRRP = "Zq8%pw77";
     const pb = join(dir, "secret-pb.yaml");
     writeFileSync(
       pb,
@@ -118,13 +101,32 @@ describe("cli", () => {
   });
 
   it("the keepalived-haproxy mode renders offline: configs shown, the VRRP password masked, run-time values named", async () => {
-    process.env.T_VRRP = "Zq8#pw77";
+    process.env.T_VRRP = "Zq8%pw77";
     const r = await cli(["render", "-i", inventory(GOOD)]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("### a: /etc/keepalived/keepalived.conf (0640 root:root)");
     expect(r.stdout).toContain("        auth_pass ***\n");
-    expect(r.stdout).not.toContain("Zq8#pw77");
+    expect(r.stdout).not.toContain("Zq8%pw77");
     expect(r.stdout).toContain("### c: /etc/haproxy/haproxy.cfg (0644 root:root)");
     expect(r.stdout).toMatch(/# b: pki ca\.key: \{\{ registered\.pki_ca_key \}\} is not known yet/);
+  });
+});
+
+describe("editor support", () => {
+  it("haprov schema prints the inventory's JSON Schema, and inventories/inventory.schema.json is that output", async () => {
+    const r = await cli(["schema"]);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(schema.properties)).toEqual(["cluster", "ssh", "hosts", "vars"]);
+    expect(schema.required).toEqual(["cluster", "hosts"]);
+    expect(JSON.stringify(schema)).toContain("POSIX user name");
+    expect(readFileSync("inventories/inventory.schema.json", "utf8")).toBe(r.stdout);
+  });
+
+  it("every example inventory starts with the yaml-language-server $schema comment", () => {
+    for (const f of readdirSync("inventories").filter((n) => /^(?!lab\.).*\.yaml$/.test(n)))
+      expect(readFileSync(join("inventories", f), "utf8").split("\n")[0], f).toBe(
+        "# yaml-language-server: $schema=./inventory.schema.json",
+      );
   });
 });

@@ -18,6 +18,8 @@ function spec(name: string): HostSpec {
     name,
     address: `10.0.0.${name.slice(-1)}`,
     roles: ["control-plane"],
+    interface: "eth0",
+    priority: undefined,
     vars: {},
     ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined },
   };

@@ -12,8 +12,12 @@ import { TEMPLATES, type TemplateInput } from "../../src/recipes/templates.js";
 import { priorities } from "../../src/recipes/keepalived-haproxy/index.js";
 import { lbProblems, lbStatusFact, type LbStatus } from "../../src/recipes/keepalived-haproxy/status.js";
 
-const spec = (name: string, address: string, roles: HostSpec["roles"], vars: Record<string, unknown> = {}) =>
-  hostSpec(name, address, roles, vars);
+const spec = (
+  name: string,
+  address: string,
+  roles: HostSpec["roles"],
+  o: { interface?: string; priority?: number } = {},
+) => hostSpec(name, address, roles, o);
 const hosts = [
   spec("cp1", "10.0.0.11", ["control-plane"]),
   spec("cp2", "10.0.0.12", ["control-plane"], { priority: 149 }),
@@ -101,9 +105,9 @@ describe("design A templates", () => {
     expect(gathered).toContain("priority 148\n");
     expect(gathered).toContain("auth_pass fromHost\n");
     const own = TEMPLATES["keepalived-conf"]!(
-      input("cp1", { vrrpPassword: "invPw" }, { vrrpPassword: "fromHost" }),
+      input("cp1", { vrrpPassword: "invPw1" }, { vrrpPassword: "fromHost" }),
     );
-    expect(own).toContain("auth_pass invPw\n");
+    expect(own).toContain("auth_pass invPw1\n");
     expect(() => TEMPLATES["keepalived-conf"]!(input("cp1"))).toThrow(/no VRRP password/);
     expect(TEMPLATES["keepalived-conf"]!(input("cp1", { vrrpProfile: "fast" }))).not.toContain("auth_pass");
   });

@@ -99,6 +99,8 @@ describe("playbook loading", () => {
       name,
       address: "1.1.1.1",
       roles: [role],
+      interface: "eth0",
+      priority: undefined,
       vars: {},
       ssh: { user: "root", port: 22, identityFile: undefined, hostname: name, jump: undefined },
     });

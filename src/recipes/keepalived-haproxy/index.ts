@@ -20,7 +20,7 @@ export const controlPlane = (hosts: HostSpec[]) => hosts.filter((h) => h.roles.i
  */
 export function priorities(hosts: HostSpec[]): Map<string, number> {
   const explicit = new Map(
-    hosts.filter((h) => typeof h.vars.priority === "number").map((h) => [h.name, h.vars.priority as number]),
+    hosts.flatMap((h) => (h.priority === undefined ? [] : [[h.name, h.priority] as const])),
   );
   const taken = new Set(explicit.values());
   const out = new Map<string, number>();
@@ -43,8 +43,6 @@ const vipOf = (i: TemplateInput) => {
   if (!vip) throw new Error("cluster.vip is required for this template");
   return vip;
 };
-const ifaceOf = (h: HostSpec, i: TemplateInput) =>
-  typeof h.vars.interface === "string" ? h.vars.interface : i.inventory.cluster.interface;
 
 export const haproxyCfg: Template = (i) =>
   renderHaproxyCfg({
@@ -59,7 +57,7 @@ export const checkApiserver: Template = (i) =>
     lbPort: i.inventory.cluster.lbPort,
     statsPort: HAPROXY_STATS_PORT,
     vip: vipOf(i),
-    interface: ifaceOf(i.host, i),
+    interface: i.host.interface,
   });
 
 /**
@@ -73,7 +71,7 @@ export const keepalivedConf: Template = (i) => {
   if (c.vrrpProfile !== "fast" && !password) throw new Error("no VRRP password: gather vrrpPassword first");
   return renderKeepalivedConf({
     routerId: i.host.name,
-    interface: ifaceOf(i.host, i),
+    interface: i.host.interface,
     virtualRouterId: c.virtualRouterId,
     priority: priorities(cps).get(i.host.name)!,
     selfAddress: i.host.address,
