@@ -108,7 +108,7 @@ describe("design A templates", () => {
       input("cp1", { vrrpPassword: "invPw1" }, { vrrpPassword: "fromHost" }),
     );
     expect(own).toContain("auth_pass invPw1\n");
-    expect(() => TEMPLATES["keepalived-conf"]!(input("cp1"))).toThrow(/no VRRP password/);
+    expect(() => TEMPLATES["keepalived-conf"]!(input("cp1"))).toThrow(/registered.vrrpPassword/);
     expect(TEMPLATES["keepalived-conf"]!(input("cp1", { vrrpProfile: "fast" }))).not.toContain("auth_pass");
   });
 

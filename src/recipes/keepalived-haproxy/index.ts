@@ -1,5 +1,6 @@
 import type { HostSpec } from "../../core/host.js";
 import { quote } from "../../core/quote.js";
+import { UnknownValueError } from "../../core/step.js";
 import type { Template, TemplateInput } from "../template.js";
 import { renderCheckScript } from "./check-script.js";
 import { renderHaproxyCfg } from "./haproxy-cfg.js";
@@ -68,7 +69,8 @@ export const keepalivedConf: Template = (i) => {
   const cps = controlPlane(i.hosts);
   const c = i.inventory.cluster;
   const password = c.vrrpPassword ?? i.values.vrrpPassword;
-  if (c.vrrpProfile !== "fast" && !password) throw new Error("no VRRP password: gather vrrpPassword first");
+  // Offline (render) the generated password is not known: it is made on the first run.
+  if (c.vrrpProfile !== "fast" && !password) throw new UnknownValueError("registered.vrrpPassword");
   return renderKeepalivedConf({
     routerId: i.host.name,
     interface: i.host.interface,
