@@ -1,12 +1,15 @@
 import { dirname, isAbsolute, resolve } from "node:path";
-import { interpolate } from "../core/interpolate.js";
+import { interpolate, interpolateShell } from "../core/interpolate.js";
 import { InputError, type InputIssue } from "../core/errors.js";
 import type { HostSpec } from "../core/host.js";
 import { Redactor, Secret } from "../core/secret.js";
 import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { loadInventory, type LoadedInventory } from "../config/load-inventory.js";
-import type { CompiledPlaybook } from "../engine/model.js";
+import type { CompiledPlaybook } from "../core/phase.js";
+import { formatPath } from "../config/yaml-source.js";
+import { checkNames } from "../playbook/check-names.js";
+import { RECIPES, type Recipe } from "../recipes/index.js";
 import type { RunScope } from "../engine/values.js";
 import { compilePlaybook } from "../playbook/compile.js";
 import { loadPlaybook, resolvePlaybook, type LoadedPlaybook } from "../playbook/load.js";
@@ -34,6 +37,8 @@ export interface Session {
   hosts: HostSpec[];
   playbook: LoadedPlaybook | undefined;
   compiled: CompiledPlaybook | undefined;
+  /** The inventory's HA mode. */
+  recipe: Recipe;
   concurrency: number;
   contextFor(host: HostSpec, scope: RunScope): StepContext;
   /** One connection per host for the whole command: later calls get the same connection. */
@@ -63,27 +68,9 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
         .filter(Boolean)
     : undefined;
 
-  let playbook: LoadedPlaybook | undefined;
-  let compiled: CompiledPlaybook | undefined;
-  const ref = o.playbook ?? loaded.inventory.cluster.mode;
-  let file: string | undefined;
-  try {
-    file = resolvePlaybook(ref);
-  } catch (e) {
-    if (o.playbook) throw e;
-    if (needPlaybook === "required") {
-      const mode = loaded.inventory.cluster.mode;
-      throw usage(
-        `HA mode ${mode} has no playbook yet: give --playbook prepare (host prerequisites) or your own playbook`,
-        "--playbook",
-      );
-    }
-  }
-  if (file) playbook = await loadPlaybook(file);
-  if (playbook) {
-    checkTemplates(playbook);
-    compiled = compilePlaybook(playbook, hosts, limit);
-  }
+  const recipe = RECIPES[loaded.inventory.cluster.mode];
+  addRecipeRules(loaded, recipe);
+  const { playbook, compiled } = await loadAndCompile(o, needPlaybook, loaded, recipe, hosts, limit);
 
   const ssh = loaded.inventory.ssh;
   let sudoPassword: Secret | undefined;
@@ -118,7 +105,9 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
     playbook,
     compiled,
     concurrency,
-    contextFor(host, { registered, gathered }) {
+    recipe,
+    contextFor(host, runScope) {
+      const { registered, gathered } = runScope;
       const scope = {
         cluster: loaded.inventory.cluster,
         host: {
@@ -138,7 +127,9 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
       };
       return {
         host,
+        scope: runScope,
         interpolate: (text) => interpolate(text, scope),
+        interpolateShell: (text) => interpolateShell(text, scope),
         renderTemplate: (name) =>
           TEMPLATES[name]!({ inventory: loaded.inventory, host, hosts, values: registered, gathered }),
       };
@@ -166,20 +157,65 @@ function knownHostsPath(loaded: LoadedInventory): string {
   return resolve(dirname(loaded.files[0]!), p);
 }
 
+/**
+ * The playbook to run: --playbook, or the inventory's mode's own (`playbooks/<mode>.yaml`, which
+ * names the recipe's phases). A mode whose recipe has no phases yet says so.
+ */
+async function loadAndCompile(
+  o: CommonOptions,
+  need: "required" | "optional",
+  loaded: LoadedInventory,
+  recipe: Recipe,
+  hosts: HostSpec[],
+  limit: string[] | undefined,
+): Promise<{ playbook: LoadedPlaybook | undefined; compiled: CompiledPlaybook | undefined }> {
+  const mode = loaded.inventory.cluster.mode;
+  if (!o.playbook && !recipe.phases) {
+    if (need === "optional") return { playbook: undefined, compiled: undefined };
+    throw usage(
+      `HA mode ${mode} has no recipe yet: give --playbook prepare (host prerequisites) or your own playbook`,
+      "--playbook",
+    );
+  }
+  const playbook = await loadPlaybook(resolvePlaybook(o.playbook ?? mode));
+  checkTemplates(playbook);
+  const names = checkNames(playbook, loaded.inventory, playbook.recipe ? recipe.values : []);
+  if (names.length > 0) throw new InputError(names);
+  const recipePhases =
+    playbook.recipe && recipe.phases
+      ? { mode, phases: recipe.phases({ inventory: loaded.inventory, hosts, limit }) }
+      : undefined;
+  return { playbook, compiled: compilePlaybook(playbook, hosts, limit, recipePhases) };
+}
+
+/** The mode's own inventory rules, located in the inventory like the generic ones. */
+function addRecipeRules(loaded: LoadedInventory, recipe: Recipe): void {
+  const issues = recipe.rules(loaded.inventory).map((r): InputIssue => ({
+    location: loaded.locate(r.path),
+    path: formatPath(r.path),
+    message: r.message,
+    severity: r.severity,
+  }));
+  loaded.warnings.push(...issues);
+  if (issues.some((i) => i.severity === "error")) throw new InputError(loaded.warnings);
+}
+
 function checkTemplates(pb: LoadedPlaybook): void {
   const issues: InputIssue[] = [];
-  pb.steps.forEach((phase, pi) =>
-    phase.forEach((s, si) => {
+  for (const e of pb.entries) {
+    if (e.kind !== "yaml") continue;
+    for (const s of e.steps) {
       const t = (s.params as { template?: string }).template;
       if (s.type === "file" && t !== undefined && !(t in TEMPLATES)) {
+        const at = [...s.at, "file", "template"];
         issues.push({
-          location: undefined,
-          path: `${pb.file}: phases[${pi}].steps[${si}].file.template`,
+          location: pb.locate(at),
+          path: formatPath(at),
           message: `unknown template "${t}" (available: ${Object.keys(TEMPLATES).join(", ")})`,
           severity: "error",
         });
       }
-    }),
-  );
+    }
+  }
   if (issues.length > 0) throw new InputError(issues);
 }

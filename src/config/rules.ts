@@ -1,19 +1,13 @@
 import type { InputIssue } from "../core/errors.js";
-import {
-  cidrContains,
-  cidrsOverlap,
-  isNetworkOrBroadcast,
-  parseCidr,
-  sameSubnet,
-  specialAddress,
-} from "./ipv4.js";
+import { cidrContains, cidrsOverlap, isNetworkOrBroadcast, parseCidr, specialAddress } from "./ipv4.js";
 import type { HostEntry, Inventory } from "./schema.js";
 import type { Locator } from "./zod-issues.js";
 import { formatPath } from "./yaml-source.js";
 
 /**
- * Cross-field rules zod cannot express. Each issue carries the YAML path of the offending field.
- * Which hosts carry the VIP and the LB depends on the HA mode (see the seeds).
+ * Cross-field rules zod cannot express, for every mode. Each issue carries the YAML path of the
+ * offending field. The rules of one HA design (which hosts carry the VIP, where the load balancer
+ * runs) are its recipe's (src/recipes/<mode>/).
  */
 export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
   const issues: InputIssue[] = [];
@@ -34,11 +28,6 @@ export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
 
   const { cluster } = inv;
   const cp = inv.hosts.filter((h) => h.roles.includes("control-plane"));
-  const vipHolders = vipCarriers(inv);
-
-  if (cluster.mode !== "etcd-local-proxy") {
-    if (!cluster.vip) add(["cluster"], `needs "vip": mode ${cluster.mode} serves the API on a virtual IP`);
-  }
   if (cluster.vip) {
     for (const h of inv.hosts) {
       if (h.address === cluster.vip) {
@@ -48,25 +37,6 @@ export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
     if (isNetworkOrBroadcast(cluster.vip, cluster.vipPrefix)) {
       add(["cluster", "vip"], `is the network or broadcast address of its /${cluster.vipPrefix} subnet`);
     }
-    for (const { host, index } of vipHolders) {
-      if (!sameSubnet(host.address, cluster.vip, cluster.vipPrefix)) {
-        add(
-          ["hosts", index, "address"],
-          `host ${host.name} (${host.address}) is outside the VIP's subnet ${cluster.vip}/${cluster.vipPrefix}: VRRP/ARP can only move the VIP within one L2 subnet`,
-        );
-      }
-    }
-  }
-
-  const lbOnControlPlane =
-    cluster.mode === "keepalived-haproxy" ||
-    cluster.mode === "pacemaker" ||
-    inv.hosts.some((h) => h.roles.includes("lb") && h.roles.includes("control-plane"));
-  if (lbOnControlPlane && cluster.lbPort === cluster.apiServerPort) {
-    add(
-      ["cluster", "lbPort"],
-      `must differ from the API server port ${cluster.apiServerPort}: the load balancer runs on control-plane nodes, where kube-apiserver already binds *:${cluster.apiServerPort} (use 8443)`,
-    );
   }
 
   if (cp.length === 0) {
@@ -82,23 +52,6 @@ export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
     );
   }
 
-  if (cluster.mode === "haproxy-pair") {
-    const lbs = inv.hosts.filter((h) => h.roles.includes("lb"));
-    if (lbs.length < 2)
-      add(["hosts"], `mode haproxy-pair needs at least 2 hosts with role "lb", found ${lbs.length}`);
-  }
-
-  const seen = new Map<number, string>();
-  vipHolders.forEach(({ host, index }) => {
-    if (host.priority === undefined) return;
-    const other = seen.get(host.priority);
-    if (other)
-      add(
-        ["hosts", index, "priority"],
-        `${host.priority} is also the priority of ${other}: VRRP priorities must be distinct`,
-      );
-    else seen.set(host.priority, host.name);
-  });
   return issues;
 }
 
@@ -181,13 +134,6 @@ function bastion(inv: Inventory, add: Add): void {
       ["ssh", "bastion", "address"],
       `is host ${same.name} of this cluster: a jump host must be outside it (every connection would depend on one node)`,
     );
-}
-
-/** Hosts that run keepalived / kube-vip / pacemaker for the VIP, with their inventory index. */
-export function vipCarriers(inv: Inventory): { host: HostEntry; index: number }[] {
-  const role = inv.cluster.mode === "haproxy-pair" ? "lb" : "control-plane";
-  if (inv.cluster.mode === "etcd-local-proxy") return [];
-  return inv.hosts.flatMap((host, index) => (host.roles.includes(role) ? [{ host, index }] : []));
 }
 
 function duplicates(

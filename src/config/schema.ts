@@ -28,6 +28,7 @@ export const HA_MODES = [
   "pacemaker",
   "etcd-local-proxy",
 ] as const;
+export type HaMode = (typeof HA_MODES)[number];
 export const ROLES = ["control-plane", "worker", "lb", "etcd"] as const;
 
 /** A value that must never be printed. The loader registers it with the Redactor. */

@@ -1,13 +1,22 @@
+import type { RunScope } from "./run-scope.js";
 import type { ValidateSpec } from "./transport.js";
 
 /**
  * What a step wants done. Steps return these; only engine/executor performs them, and it alone
  * decides dry-run (STYLE.md habit 1).
+ *
+ * `on` names another host of the run that performs the action on this host's behalf (a bootstrap
+ * token made on the init node for one joining node, a member added by an existing one): the same
+ * executor, so the same dry-run, events and redaction. A value produced by an earlier action of the
+ * same plan (a token) is read by a later one through a function of the run's values.
  */
+export type Later<T> = T | ((scope: RunScope) => T);
+
 export type Action =
   | {
       kind: "exec";
-      command: string;
+      command: Later<string>;
+      on?: string;
       /** Exit codes that count as success. Default [0]. */
       okCodes?: number[];
       /** Store trimmed stdout under this name for later templates, in memory only. */
@@ -17,18 +26,27 @@ export type Action =
   | {
       kind: "write";
       path: string;
-      content: Buffer;
+      content: Later<Buffer>;
       mode: string;
       owner: string;
       group: string;
+      on?: string;
       validate?: ValidateSpec;
     };
 
 export type StepPlan =
   /** Nothing to change. `produces`: values read from the host, kept for later steps (plan too). */
   | { kind: "noop"; reason: string; produces?: ProducedValue[] }
+  /** The step does not apply to this host; the reason says why in words. */
   | { kind: "skip"; reason: string }
-  | { kind: "change"; summary: string; actions: Action[]; diff?: string };
+  | {
+      kind: "change";
+      summary: string;
+      actions: Action[];
+      diff?: string;
+      /** Run after the actions whether they succeeded or not (e.g. delete a bootstrap token). */
+      always?: Action[];
+    };
 
 export interface ProducedValue {
   name: string;

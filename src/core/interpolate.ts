@@ -1,16 +1,33 @@
 import { HaprovError } from "./errors.js";
+import { quote } from "./quote.js";
 import { UnknownValueError } from "./step.js";
+
+/** `{{ a.b.c }}`: the grammar of a value reference in playbooks. */
+export const VALUE_REF = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;
 
 /**
  * `{{ a.b.c }}` substitution from a scope object. Unknown paths are errors (a typo must not render
- * an empty string into a config). Paths under `registered.`, `gathered.` and `self.` that are absent raise UnknownValueError,
- * which plan reports as "known at apply time".
+ * an empty string into a config); `validate` catches them earlier (playbook/check-names.ts). Paths
+ * under `registered.`, `gathered.` and `self.` that are absent raise UnknownValueError, which plan
+ * reports as "known at apply time".
  */
 export function interpolate(text: string, scope: Record<string, unknown>): string {
-  return text.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, path: string) => {
+  return substitute(text, scope, (v) => v);
+}
+
+/**
+ * The same for a shell line: every value becomes one quoted word (issue #8: nothing from an
+ * inventory reaches a shell unquoted). `echo {{ host.name }}` with a name `a b` runs `echo 'a b'`.
+ */
+export function interpolateShell(text: string, scope: Record<string, unknown>): string {
+  return substitute(text, scope, quote);
+}
+
+function substitute(text: string, scope: Record<string, unknown>, word: (v: string) => string): string {
+  return text.replace(VALUE_REF, (_m, path: string) => {
     let cur: unknown = scope;
     for (const seg of path.split(".")) {
-      if (cur !== null && typeof cur === "object" && seg in (cur as object)) {
+      if (cur !== null && typeof cur === "object" && Object.hasOwn(cur, seg)) {
         cur = (cur as Record<string, unknown>)[seg];
       } else {
         // Run values (registered, and the hosts' answers to a gather) are known at apply time.
@@ -20,10 +37,9 @@ export function interpolate(text: string, scope: Record<string, unknown>): strin
         });
       }
     }
-    if (cur === undefined || cur === null || typeof cur === "object") {
-      if (Array.isArray(cur)) return cur.join(" ");
+    if (Array.isArray(cur)) return cur.map((v) => word(String(v))).join(" ");
+    if (cur === undefined || cur === null || typeof cur === "object")
       throw new HaprovError(`{{ ${path} }} is not a plain value`);
-    }
-    return String(cur);
+    return word(String(cur));
   });
 }

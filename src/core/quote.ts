@@ -1,6 +1,7 @@
 /**
- * POSIX shell quoting. Every value interpolated into a remote command goes through `quote`
- * (habit 9 in STYLE.md): inventory values never reach a shell unquoted.
+ * POSIX shell quoting, the one path by which values reach a shell (STYLE.md habit 9, issue #8):
+ * recipes build command lines with the `sh` tagged template, YAML playbooks' shell fields insert
+ * each `{{ value }}` through `quote` (core/interpolate.ts).
  */
 const SAFE = /^[A-Za-z0-9_\-./:=@%+,]+$/;
 
@@ -15,11 +16,24 @@ export function command(...words: (string | number)[]): string {
   return words.map(quote).join(" ");
 }
 
-/** Tagged template: literal parts are kept as written, interpolated values are quoted. */
-export function sh(parts: TemplateStringsArray, ...values: (string | number)[]): string {
+/** A piece of shell written by haprov itself (never from input), inserted by `sh` as it is. */
+export interface ShellFragment {
+  readonly shell: string;
+}
+export const fragment = (shell: string): ShellFragment => ({ shell });
+
+/**
+ * Tagged template: literal parts are kept as written, interpolated values are quoted, fragments
+ * (another `sh` line wrapped with `fragment`) are inserted whole. Arrays become several words.
+ */
+export function sh(
+  parts: TemplateStringsArray,
+  ...values: (string | number | ShellFragment | string[])[]
+): string {
   let out = parts[0] ?? "";
   values.forEach((v, i) => {
-    out += quote(v) + (parts[i + 1] ?? "");
+    const text = Array.isArray(v) ? v.map(quote).join(" ") : typeof v === "object" ? v.shell : quote(v);
+    out += text + (parts[i + 1] ?? "");
   });
   return out;
 }

@@ -2,11 +2,22 @@ import type { StepPlan } from "./action.js";
 import type { Fact, FactReader } from "./fact.js";
 import type { HostSpec } from "./host.js";
 
+import type { RunScope } from "./run-scope.js";
+
+export type { RunScope } from "./run-scope.js";
+
 /** What a step may know about where it runs. No transport here: steps cannot run anything. */
 export interface StepContext {
   host: HostSpec;
-  /** `{{ path }}` interpolation with the run's values; throws UnknownValueError when not yet known. */
+  /** The run's values so far. */
+  scope: RunScope;
+  /** `{{ path }}` in text (file content, paths): values inserted as they are. */
   interpolate(text: string): string;
+  /**
+   * `{{ path }}` in a shell line: each value inserted as one quoted word (core/quote.ts), so an
+   * inventory value can never become a command (issue #8).
+   */
+  interpolateShell(text: string): string;
   /** Content of a named TypeScript template for this host. */
   renderTemplate(name: string): string;
 }
@@ -35,7 +46,24 @@ export interface RenderedFile {
 /** Thrown when a value (a registered output) is needed before the step that produces it has run. */
 export class UnknownValueError extends Error {
   override readonly name = "UnknownValueError";
-  constructor(readonly valueName: string) {
-    super(`{{ ${valueName} }} is not known yet: it is produced by an earlier step at apply time`);
+  /**
+   * `valueName` names the value (`registered.initNode`); `what` says in words what it is ("the node
+   * that initialises the cluster"), for plan and render.
+   */
+  constructor(
+    readonly valueName: string,
+    readonly what = valueName,
+  ) {
+    super(`${what} is not known yet: it is found at apply time`);
+  }
+}
+
+/** fn's result, or undefined while it needs a run value that is not known yet (UnknownValueError). */
+export function ifKnown<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof UnknownValueError) return undefined;
+    throw e;
   }
 }

@@ -3,7 +3,7 @@ import { errorMessage } from "../core/errors.js";
 import type { Fact } from "../core/fact.js";
 import type { HostConnection } from "../core/transport.js";
 import { readFacts, type KnownFacts } from "./fact-batch.js";
-import type { CompiledPhase, GatherDef } from "./model.js";
+import type { CompiledPhase, GatherDef } from "../core/phase.js";
 import type { RunValues } from "./values.js";
 
 /** A host's answer to a gather question; the key names the script as asked (values filled in). */

@@ -5,14 +5,16 @@ import type { HostSpec } from "../core/host.js";
 import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { BatchFailed, readFacts, type KnownFacts } from "./fact-batch.js";
-import { execute } from "./executor.js";
-import type { CompiledPhase, HandlerDef } from "./model.js";
+import { executeWithCleanup, type ConnectionFor } from "./executor.js";
+import type { CompiledPhase, HandlerDef } from "../core/phase.js";
 import { clearPending, pendingDir, pendingHandlers, recordPending } from "./pending.js";
 import type { Tally } from "./tally.js";
 import type { RunScope, RunValues } from "./values.js";
 
 export interface HostPhaseDeps {
   conn: HostConnection;
+  /** Another host's connection, for actions performed on this host's behalf (`on`). */
+  connOf(host: string): HostConnection | undefined;
   host: HostSpec;
   phase: CompiledPhase;
   dryRun: boolean;
@@ -194,12 +196,22 @@ async function runStep(
     step.notify.length > 0
       ? [{ kind: "exec" as const, command: recordPending(pendingDir(d.cluster, d.host.name), step.notify) }]
       : [];
-  await execute(d.conn, [...record, ...plan.actions], d.values);
+  await executeWithCleanup(connectionFor(d), [...record, ...plan.actions], plan.always ?? [], d.values);
   return {
     status: "changed",
     message: plan.summary,
     ...diff,
     changedHost: true,
+  };
+}
+
+function connectionFor(d: Pick<HostPhaseDeps, "conn" | "connOf" | "host">): ConnectionFor {
+  return (on) => {
+    if (on === undefined || on === d.host.name) return d.conn;
+    const conn = d.connOf(on);
+    if (!conn)
+      throw new HaprovError(`${on} is not connected, and ${d.host.name} needs it to act on its behalf`);
+    return conn;
   };
 }
 
@@ -230,26 +242,23 @@ export async function runHandler(
     d.tally.count(d.host.name, "changed");
     return true;
   }
-  let h = handler;
+  const h = handler;
   try {
-    // {{ values }} in a handler's commands are this host's (e.g. the VIP it probes).
+    // A handler's commands are this host's (e.g. the VIP it probes).
     const ctx = d.context(d.host, d.values.snapshot());
-    h = {
-      ...handler,
-      run: ctx.interpolate(handler.run),
-      ...(handler.verify ? { verify: ctx.interpolate(handler.verify) } : {}),
-    };
+    const run = h.run(ctx);
+    const verify = h.verify?.(ctx);
     const res = await d.conn.exec(
-      h.verify ? h.run : `${h.run} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
+      verify ? run : `${run} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
     );
     if (res.code !== 0)
       throw new HaprovError(`${h.name} failed on ${d.host.name}: ${res.stderr.trim() || `exit ${res.code}`}`);
-    if (h.verify)
+    if (verify)
       await waitFor(
         d.conn,
-        `${h.verify} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
+        `${verify} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
         VERIFY_TIMEOUT_MS,
-        `${h.name}: not healthy after ${VERIFY_TIMEOUT_MS / 1000}s (${h.verify})`,
+        `${h.name}: not healthy again after ${VERIFY_TIMEOUT_MS / 1000}s`,
       );
     d.emit({
       ...base,

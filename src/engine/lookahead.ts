@@ -4,7 +4,7 @@ import type { StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { buildBatch, type KnownFacts } from "./fact-batch.js";
 import { answer } from "./gather.js";
-import type { CompiledPhase } from "./model.js";
+import type { CompiledPhase } from "../core/phase.js";
 import { pendingDir, pendingHandlers } from "./pending.js";
 import type { RunScope, RunValues } from "./values.js";
 
@@ -34,7 +34,7 @@ export async function readAhead(o: {
     }
   };
   for (const phase of o.phases.filter((p) => p.hosts.includes(o.host.name))) {
-    for (const g of phase.gather) attempt(() => facts.push(answer(g, ctx.interpolate(g.script))));
+    for (const g of phase.gather) attempt(() => facts.push(answer(g, g.script(ctx))));
     for (const step of phase.steps) attempt(() => facts.push(...step.facts(ctx)));
     if (phase.handlers.length > 0) facts.push(pendingHandlers(pendingDir(o.cluster, o.host.name)));
   }

@@ -8,7 +8,7 @@ import type { KnownFacts } from "./fact-batch.js";
 import { gather } from "./gather.js";
 import { readAhead } from "./lookahead.js";
 import { runHandler, runHostPhase, skipHostPhase, type HostPhaseDeps } from "./host-phase.js";
-import type { CompiledPhase, CompiledPlaybook } from "./model.js";
+import type { CompiledPhase, CompiledPlaybook } from "../core/phase.js";
 import { Tally } from "./tally.js";
 import type { RunScope, RunValues } from "./values.js";
 
@@ -25,12 +25,6 @@ export interface RunOptions {
   concurrency: number;
   emit: EventListener;
   signal?: AbortSignal;
-  /** Order in which serial handlers visit hosts (e.g. the VIP holder last). Default: inventory order. */
-  orderSerial?(
-    phase: CompiledPhase,
-    hosts: string[],
-    conns: ReadonlyMap<string, HostConnection>,
-  ): Promise<string[]>;
 }
 
 /**
@@ -166,7 +160,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
       s.conns,
       o.values,
       s.limit,
-      (name, g) => o.context(s.byName.get(name)!, o.values.snapshot()).interpolate(g.script),
+      (name, g) => g.script(o.context(s.byName.get(name)!, o.values.snapshot())),
       o.signal,
       o.dryRun,
       (name) => (s.state.clean ? s.ahead.get(name) : undefined),
@@ -183,6 +177,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
   let rollStopped: string | undefined;
   const deps = (name: string): HostPhaseDeps => ({
     conn: s.conns.get(name)!,
+    connOf: (other) => s.conns.get(other),
     host: s.byName.get(name)!,
     phase,
     dryRun: o.dryRun,
@@ -220,7 +215,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
   // Serial handlers: one host at a time, so a restart never takes every node down at once.
   for (const handler of phase.handlers.filter((h) => h.serial)) {
     const due = hosts.filter((n) => owed.get(n)?.includes(handler.name) && !s.failed.has(n));
-    const order = o.orderSerial ? await o.orderSerial(phase, due, s.conns) : due;
+    const order = await rollOrder(o, phase, due, s);
     for (const name of order) {
       if (o.signal?.aborted || s.failed.has(name)) continue;
       if (!o.dryRun) s.state.clean = false;
@@ -237,4 +232,26 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     phase: phase.name,
     durationMs: Math.round(performance.now() - p0),
   });
+}
+
+/**
+ * Serial handlers visit hosts in inventory order, except that the hosts where the phase's
+ * `rollLast` probe succeeds (the VIP holder) go last: a rolling restart then moves the VIP at most
+ * once, and only after every other node is healthy again.
+ */
+async function rollOrder(
+  o: RunOptions,
+  phase: CompiledPhase,
+  hosts: string[],
+  s: PhaseState,
+): Promise<string[]> {
+  const probe = phase.rollLast;
+  if (!probe || hosts.length < 2) return hosts;
+  const last = await Promise.all(
+    hosts.map(
+      async (h) =>
+        (await s.conns.get(h)!.exec(probe(o.context(s.byName.get(h)!, o.values.snapshot())))).code === 0,
+    ),
+  );
+  return [...hosts.filter((_, i) => !last[i]), ...hosts.filter((_, i) => last[i])];
 }

@@ -1,12 +1,7 @@
 import type { Redactor } from "../core/secret.js";
+import type { RunScope } from "../core/step.js";
 
-/** What steps and templates may read of the run so far, in memory only. */
-export interface RunScope {
-  /** `register:` outputs, `read` values, and each gather's chosen value. */
-  registered: Record<string, string>;
-  /** Per gather: host name → what that host answered (empty when it had nothing). */
-  gathered: Record<string, Record<string, string>>;
-}
+export type { RunScope } from "../core/step.js";
 
 /**
  * Values produced during a run (a join command, a token, a secret read back from the hosts), kept

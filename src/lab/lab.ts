@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { packageRoot } from "../core/package-root.js";
 import { promisify } from "node:util";
 import { HaprovError } from "../core/errors.js";
+import type { LabTopology } from "../core/lab-topology.js";
 import { HA_MODES } from "../config/schema.js";
 import { docker, requireDocker, usedSubnets } from "./docker.js";
 import { BOOTED_CHECK, dockerRunArgs, LAB_HOST, LAB_IMAGE, LAB_LABEL } from "./host-options.js";
@@ -18,6 +19,8 @@ export interface LabUpOptions {
   name: string;
   hosts: number;
   mode: LabMode;
+  /** The mode's lab hosts and inventory lines (its recipe's). */
+  topology: LabTopology;
   /** Inventory to write (default inventories/lab.NAME.yaml). */
   out?: string;
   cwd: string;
@@ -26,7 +29,7 @@ export interface LabUpOptions {
 
 interface LabHost {
   name: string;
-  roles: string[];
+  roles: readonly string[];
   address: string;
 }
 
@@ -50,7 +53,7 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `haprov-lab-${o.name}`, "-f", key]);
   const pub = await readFile(`${key}.pub`, "utf8");
 
-  const hosts = layout(o.mode, o.hosts).map((h, i) => ({ ...h, address: subnet.hostAddress(i) }));
+  const hosts = o.topology.hosts(o.hosts).map((h, i) => ({ ...h, address: subnet.hostAddress(i) }));
   o.log(`creating network ${network} (${subnet.cidr}) and ${hosts.length} host(s)`);
   await docker(["network", "create", "--subnet", subnet.cidr, "--label", `${LAB_LABEL}=${o.name}`, network]);
   try {
@@ -162,16 +165,6 @@ async function waitBooted(container: string): Promise<void> {
   }
 }
 
-function layout(mode: LabMode, count: number): { name: string; roles: string[] }[] {
-  const cps = Array.from({ length: count }, (_, i) => ({
-    name: `cp${i + 1}`,
-    roles: mode === "etcd-local-proxy" ? ["control-plane", "etcd"] : ["control-plane"],
-  }));
-  if (mode === "haproxy-pair")
-    return [{ name: "lb1", roles: ["lb"] }, { name: "lb2", roles: ["lb"] }, ...cps];
-  return cps;
-}
-
 function renderInventory(
   o: LabUpOptions & { inventoryPath: string },
   vip: string,
@@ -179,10 +172,10 @@ function renderInventory(
   hosts: LabHost[],
   keyDir: string,
 ): string {
-  const vipLines =
-    o.mode === "etcd-local-proxy" ? "" : `  vip: ${vip}\n  vipPrefix: ${prefix}\n  interface: eth0\n`;
-  const lbPort =
-    o.mode === "haproxy-pair" || o.mode === "kube-vip" ? 6443 : o.mode === "etcd-local-proxy" ? 7443 : 8443;
+  const modeLines = o.topology
+    .cluster({ address: vip, prefix })
+    .map((l) => `  ${l}\n`)
+    .join("");
   const schema = relative(dirname(o.inventoryPath), join(packageRoot(), "inventories/inventory.schema.json"));
   return `# yaml-language-server: $schema=${schema.startsWith(".") ? schema : `./${schema}`}
 # Written by \`haprov lab up --name ${o.name}\`: ${hosts.length} container host(s) on this machine.
@@ -190,9 +183,7 @@ function renderInventory(
 cluster:
   name: ${o.name}
   mode: ${o.mode}
-${vipLines}  lbPort: ${lbPort}
-  virtualRouterId: 51
-ssh:
+${modeLines}ssh:
   user: root
   identityFile: ${keyDir}/id_ed25519
   knownHosts: ${keyDir}/known_hosts

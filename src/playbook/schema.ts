@@ -78,9 +78,30 @@ export const PhaseEntry = z.strictObject({
   handlers: z.array(HandlerEntry).default([]),
 });
 
+/** A phase of the playbook's recipe, by name, in the recipe's order (user phases may go between). */
+export const RecipePhaseEntry = z.strictObject({
+  recipe: z
+    .string()
+    .regex(/^[a-z][a-z0-9 -]*$/, { error: "expected a recipe phase name such as load balancer" })
+    .describe("A phase of the playbook's recipe"),
+});
+
 export const PlaybookFile = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  phases: z.array(PhaseEntry).min(1, { error: "expected at least one phase" }),
+  recipe: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/, { error: "expected an HA mode such as keepalived-haproxy" })
+    .optional()
+    .describe("The HA design whose phases this playbook runs (its `- recipe: NAME` entries)"),
+  // Each entry is a RecipePhaseEntry (it has a `recipe` key) or a PhaseEntry, parsed one by one in
+  // load.ts so each gets the messages of its own kind.
+  phases: z
+    .array(z.record(z.string(), z.unknown(), { error: "expected a phase (a mapping)" }), {
+      error: "expected a list of phases",
+    })
+    .min(1, { error: "expected at least one phase" }),
 });
 export type PlaybookFile = z.infer<typeof PlaybookFile>;
+export type PhaseEntry = z.infer<typeof PhaseEntry>;
+export type HandlerEntry = z.infer<typeof HandlerEntry>;

@@ -1,6 +1,4 @@
 import type { Template } from "./template.js";
-import { checkApiserver, haproxyCfg, keepalivedConf } from "./keepalived-haproxy/index.js";
-import { kubeadmInit, kubeadmJoinControlPlane, kubeadmJoinWorker, kubeFlannel } from "./kubeadm/index.js";
 
 export type { Template, TemplateInput } from "./template.js";
 
@@ -12,14 +10,10 @@ export const clusterHosts: Template = ({ inventory, hosts }) =>
     "",
   ].join("\n");
 
-/** Templates a playbook may name in `file: { template: NAME }`. The HA recipes add theirs here. */
+/**
+ * Templates a YAML playbook may name in `file: { template: NAME }`. The HA recipes render their
+ * files in TypeScript, from typed values (src/recipes/<mode>/).
+ */
 export const TEMPLATES: Record<string, Template> = {
   "cluster-hosts": clusterHosts,
-  "haproxy-cfg": haproxyCfg,
-  "keepalived-conf": keepalivedConf,
-  "check-apiserver": checkApiserver,
-  "kubeadm-init": kubeadmInit,
-  "kubeadm-join-control-plane": kubeadmJoinControlPlane,
-  "kubeadm-join-worker": kubeadmJoinWorker,
-  "kube-flannel": kubeFlannel,
 };

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { change, noop } from "../core/action.js";
 import { commandSucceeds, pathExists } from "../facts/file-state.js";
-import type { StepContext, StepType } from "./step.js";
+import { placeholders, type StepContext, type StepType } from "./step.js";
 
 export const CommandParams = z.strictObject({
-  run: z.string().min(1).describe("Shell command; {{ values }} are interpolated (and quoted by you)"),
+  run: z.string().min(1).describe("Shell command; each {{ value }} is inserted as one quoted word"),
   creates: z
     .string()
     .regex(/^(\/|\{\{)/, { error: "expected an absolute path" })
@@ -25,7 +25,7 @@ function guards(p: CommandParams, ctx: StepContext): CommandParams {
   return {
     ...p,
     ...(p.creates ? { creates: ctx.interpolate(p.creates) } : {}),
-    ...(p.unless ? { unless: ctx.interpolate(p.unless) } : {}),
+    ...(p.unless ? { unless: ctx.interpolateShell(p.unless) } : {}),
   };
 }
 
@@ -33,7 +33,7 @@ function guards(p: CommandParams, ctx: StepContext): CommandParams {
 export const commandStep: StepType<CommandParams> = {
   type: "command",
   params: CommandParams,
-  describe: (p) => `command ${p.run.split("\n")[0]!.slice(0, 60)}`,
+  describe: (p) => `command ${placeholders(p.run.split("\n")[0]!).slice(0, 60)}`,
   facts: (params, ctx) => {
     const p = guards(params, ctx);
     return [...(p.creates ? [pathExists(p.creates)] : []), ...(p.unless ? [commandSucceeds(p.unless)] : [])];
@@ -41,8 +41,8 @@ export const commandStep: StepType<CommandParams> = {
   plan(params, facts, ctx) {
     const p = guards(params, ctx);
     if (p.creates && facts.get(pathExists(p.creates))) return noop(`${p.creates} exists`);
-    if (p.unless && facts.get(commandSucceeds(p.unless))) return noop(`guard succeeded: ${p.unless}`);
-    const run = ctx.interpolate(p.run);
+    if (p.unless && facts.get(commandSucceeds(p.unless))) return noop("its unless-check already passes");
+    const run = ctx.interpolateShell(p.run);
     return change(`run ${run.split("\n")[0]}`, [
       {
         kind: "exec",

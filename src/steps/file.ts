@@ -5,7 +5,7 @@ import { change, noop, type Action } from "../core/action.js";
 import { HaprovError } from "../core/errors.js";
 import { command } from "../core/quote.js";
 import { fileState, pathExists } from "../facts/file-state.js";
-import type { StepContext, StepType } from "./step.js";
+import { placeholders, type StepContext, type StepType } from "./step.js";
 import { unifiedDiff } from "./unified-diff.js";
 
 const mode = z.string().regex(/^0?[0-7]{3}$/, {
@@ -63,7 +63,7 @@ const ownerOf = (p: FileParams, ctx: StepContext) => ({
 export const fileStep: StepType<FileParams> = {
   type: "file",
   params: FileParams,
-  describe: (p) => `file ${p.path}`,
+  describe: (p) => `file ${placeholders(p.path)}`,
   facts: (p, ctx) => [fileState(pathOf(p, ctx), !p.secret), pathExists(dirname(pathOf(p, ctx)))],
   files: (p, ctx) => [
     {

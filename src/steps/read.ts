@@ -28,9 +28,9 @@ export const readStep: StepType<ReadParams> = {
   type: "read",
   params: ReadParams,
   describe: (p) => `read ${p.register}`,
-  facts: (p) => [output(p.script)],
-  plan(p, facts) {
-    const found = facts.get(output(p.script));
+  facts: (p, ctx) => [output(ctx.interpolateShell(p.script))],
+  plan(p, facts, ctx) {
+    const found = facts.get(output(ctx.interpolateShell(p.script)));
     if (found)
       return noop(`${p.register} read from the host`, [{ name: p.register, value: found, secret: p.secret }]);
     if (!p.generate) return noop(`${p.register}: nothing on the host`);

@@ -18,3 +18,8 @@ export interface StepType<P> {
   /** Files the step manages, for `haprov render`. */
   files?(params: P, ctx: StepContext): RenderedFile[];
 }
+
+/** A template's text for a step name: `{{ host.name }}` reads `<host.name>` (no `{{` reaches the screen). */
+export function placeholders(text: string): string {
+  return text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, "<$1>");
+}

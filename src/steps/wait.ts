@@ -2,7 +2,7 @@ import { z } from "zod";
 import { change, noop } from "../core/action.js";
 import { quote } from "../core/quote.js";
 import { commandSucceeds } from "../facts/file-state.js";
-import type { StepContext, StepType } from "./step.js";
+import { placeholders, type StepContext, type StepType } from "./step.js";
 
 export const WaitParams = z.strictObject({
   until: z.string().min(1).describe("Read-only command; the step waits until it exits 0"),
@@ -11,7 +11,7 @@ export const WaitParams = z.strictObject({
 });
 export type WaitParams = z.infer<typeof WaitParams>;
 
-const probe = (p: WaitParams, ctx: StepContext) => ctx.interpolate(p.until);
+const probe = (p: WaitParams, ctx: StepContext) => ctx.interpolateShell(p.until);
 
 /**
  * A barrier on a read-only probe (REFERENCE.md §0.1.4): nothing to do when the probe already
@@ -21,7 +21,7 @@ const probe = (p: WaitParams, ctx: StepContext) => ctx.interpolate(p.until);
 export const waitStep: StepType<WaitParams> = {
   type: "wait",
   params: WaitParams,
-  describe: (p) => `wait: ${p.what}`,
+  describe: (p) => `wait: ${placeholders(p.what)}`,
   facts: (p, ctx) => [commandSucceeds(probe(p, ctx))],
   plan(p, facts, ctx) {
     const cmd = probe(p, ctx);

@@ -247,7 +247,7 @@ phases:
       - command: { run: "touch ${work}/never2" }
 `,
     );
-    const child = spawn(process.execPath, ["bin/haprov.js", "up", "-i", inv, "--playbook", slow], {
+    const child = spawn(process.execPath, ["bin/haprov.js", "up", "-i", inv, "--playbook", slow, "-v"], {
       env: { ...process.env, HAPROV_TEST_VRRP: VRRP, CI: "true" },
     });
     let stdout = "";

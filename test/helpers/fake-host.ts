@@ -4,7 +4,8 @@ import { STATE_ROOT } from "../../src/engine/pending.js";
 /**
  * In-memory host for unit tests of pure engine logic (no shell). It answers fact batches built by
  * engine/fact-batch.ts by asking `answer(script)` for each fact, keeps a key/value `state` that the
- * test steps read and write with `FACT k` / `SET k v`, and models the pending-handler directory.
+ * test steps read and write with `FACT k` / `SET k v` (`TEST k` exits 0 when k is set), and models
+ * the pending-handler directory.
  */
 export class FakeHost implements HostConnection {
   readonly isRoot = true;
@@ -33,6 +34,8 @@ export class FakeHost implements HostConnection {
     if (this.failOn?.test(cmd)) return { code: 1, stdout: "", stderr: `boom: ${cmd}`, durationMs: 0 };
     const set = /^SET (\S+) (.*)$/.exec(cmd);
     if (set) this.state.set(set[1]!, set[2]!);
+    const test = /^TEST (\S+)$/.exec(cmd);
+    if (test) return this.state.has(test[1]!) ? ok("") : { code: 1, stdout: "", stderr: "", durationMs: 0 };
     const echo = /^ECHO (.*)$/.exec(cmd);
     if (echo) return ok(`${echo[1]}\n`);
     if (cmd.startsWith(`mkdir -p ${STATE_ROOT}/`) && cmd.includes("/pending-handlers && touch ")) {

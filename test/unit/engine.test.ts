@@ -5,7 +5,7 @@ import type { HostSpec } from "../../src/core/host.js";
 import { Redactor } from "../../src/core/secret.js";
 import type { BoundStep, StepContext } from "../../src/core/step.js";
 import { interpolate } from "../../src/core/interpolate.js";
-import type { CompiledPhase, GatherDef, HandlerDef } from "../../src/engine/model.js";
+import type { CompiledPhase, GatherDef, HandlerDef } from "../../src/core/phase.js";
 import { runPlaybook, type RunOptions } from "../../src/engine/run.js";
 import { RunValues } from "../../src/engine/values.js";
 import { redactingBus } from "../../src/cli/render/bus.js";
@@ -31,7 +31,11 @@ function lab(names = ["h1", "h2", "h3"]) {
   return { clock, hosts, specs: names.map(spec) };
 }
 
-const handler = (name: string, serial = false): HandlerDef => ({ name, run: `RESTART ${name}`, serial });
+const handler = (name: string, serial = false): HandlerDef => ({
+  name,
+  run: () => `RESTART ${name}`,
+  serial,
+});
 const phase = (
   name: string,
   hosts: string[],
@@ -60,7 +64,9 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partia
     connect: async (h) => l.hosts.get(h.name)!,
     context: (host, scope): StepContext => ({
       host,
+      scope,
       interpolate: (t) => interpolate(t, { ...scope }),
+      interpolateShell: (t) => interpolate(t, { ...scope }),
       renderTemplate: () => "",
     }),
     values: new RunValues(redactor),
@@ -76,7 +82,7 @@ const steps = (events: RunEvent[]) =>
 
 const g = (name: string, extra: Partial<GatherDef> = {}): GatherDef => ({
   name,
-  script: `FACT ${name}`,
+  script: () => `FACT ${name}`,
   secret: false,
   ...extra,
 });
@@ -215,20 +221,22 @@ describe("engine", () => {
     expect(h.commands).toEqual([]);
   });
 
-  it("serial handlers run one host at a time after every host finished the phase, in the given order", async () => {
+  it("serial handlers run one host at a time after every host finished the phase, the rollLast host last", async () => {
     const l = lab();
+    l.hosts.get("h1")!.state.set("holder", "yes");
     const p = phase("p", ["h1", "h2", "h3"], [setStep("a", "1", ["roll"]), setStep("b", "1")], {
       handlers: [handler("roll", true)],
+      rollLast: () => "TEST holder",
     });
-    const { events } = await run(l, [p], { orderSerial: async (_p, hosts) => [...hosts].reverse() });
+    const { events } = await run(l, [p]);
     const all = [...l.hosts.values()].flatMap((h) => h.commands.map((c) => ({ ...c, host: h.host })));
     const rolls = all.filter((c) => c.cmd.startsWith("RESTART")).sort((a, b) => a.seq - b.seq);
-    expect(rolls.map((r) => r.host)).toEqual(["h3", "h2", "h1"]);
+    expect(rolls.map((r) => r.host)).toEqual(["h2", "h3", "h1"]);
     const lastStep = Math.max(...all.filter((c) => c.cmd.startsWith("SET")).map((c) => c.seq));
     expect(rolls[0]!.seq).toBeGreaterThan(lastStep);
     expect(events.filter((e) => e.kind === "handler").map((e) => (e as { host: string }).host)).toEqual([
-      "h3",
       "h2",
+      "h3",
       "h1",
     ]);
   });

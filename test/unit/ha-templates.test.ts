@@ -8,8 +8,17 @@ import type { HostSpec } from "../../src/core/host.js";
 import { hostSpec } from "../helpers/host-spec.js";
 import { UnknownValueError } from "../../src/core/step.js";
 import { Inventory } from "../../src/config/schema.js";
-import { TEMPLATES, type TemplateInput } from "../../src/recipes/templates.js";
-import { priorities } from "../../src/recipes/keepalived-haproxy/index.js";
+import type { HostView } from "../../src/recipes/blocks/view.js";
+import {
+  checkScriptFor,
+  haproxyCfgFor,
+  keepalivedConfFor,
+  kubeadmOptions,
+  priorities,
+} from "../../src/recipes/keepalived-haproxy/index.js";
+import { renderInitConfig, renderJoinConfig } from "../../src/recipes/kubeadm/config.js";
+import { renderFlannel } from "../../src/recipes/kubeadm/flannel.js";
+import { caCertHash, clusterShape, nodeOf } from "../../src/recipes/kubeadm/init.js";
 import { lbProblems, lbStatusFact, type LbStatus } from "../../src/recipes/keepalived-haproxy/status.js";
 
 const spec = (
@@ -24,11 +33,12 @@ const hosts = [
   spec("cp3", "10.0.0.13", ["control-plane"], { interface: "ens4" }),
   spec("w1", "10.0.0.21", ["worker"]),
 ];
+/** A host as the design A recipe sees it at plan time, with these run values. */
 const input = (
   host: string,
   cluster: Record<string, unknown> = {},
   values: Record<string, string> = {},
-): TemplateInput => ({
+): HostView => ({
   inventory: Inventory.parse({
     cluster: {
       name: "t",
@@ -41,9 +51,15 @@ const input = (
   }),
   host: hosts.find((h) => h.name === host)!,
   hosts,
-  values,
-  gathered: {},
+  get: (key) => {
+    const v = values[key.name];
+    if (v === undefined) throw new UnknownValueError(`registered.${key.name}`, key.what);
+    return v;
+  },
+  own: () => "",
+  answers: () => ({}),
 });
+const shape = (v: HostView) => clusterShape({ ...v, limit: undefined }, kubeadmOptions(v));
 
 // A throwaway CA made with openssl for this test; its hash as
 // `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum` prints it.
@@ -97,23 +113,23 @@ describe("design A templates", () => {
   });
 
   it("keepalived.conf: peers are the other control-plane nodes, per-host interface, the inventory's password wins", () => {
-    const gathered = TEMPLATES["keepalived-conf"]!(input("cp3", {}, { vrrpPassword: "fromHost" }));
+    const gathered = keepalivedConfFor(input("cp3", {}, { vrrpPassword: "fromHost" }));
     expect(gathered).toContain("unicast_src_ip 10.0.0.13\n");
     expect(gathered).toContain("        10.0.0.11\n        10.0.0.12\n    }");
     expect(gathered).not.toContain("10.0.0.21"); // workers run no keepalived
     expect(gathered).toContain("interface ens4\n");
     expect(gathered).toContain("priority 148\n");
     expect(gathered).toContain("auth_pass fromHost\n");
-    const own = TEMPLATES["keepalived-conf"]!(
-      input("cp1", { vrrpPassword: "invPw1" }, { vrrpPassword: "fromHost" }),
-    );
+    const own = keepalivedConfFor(input("cp1", { vrrpPassword: "invPw1" }, { vrrpPassword: "fromHost" }));
     expect(own).toContain("auth_pass invPw1\n");
-    expect(() => TEMPLATES["keepalived-conf"]!(input("cp1"))).toThrow(/registered.vrrpPassword/);
-    expect(TEMPLATES["keepalived-conf"]!(input("cp1", { vrrpProfile: "fast" }))).not.toContain("auth_pass");
+    expect(() => keepalivedConfFor(input("cp1"))).toThrow(
+      /the VRRP password the cluster uses is not known yet/,
+    );
+    expect(keepalivedConfFor(input("cp1", { vrrpProfile: "fast" }))).not.toContain("auth_pass");
   });
 
   it("haproxy.cfg lists every control-plane node, never a worker", () => {
-    const cfg = TEMPLATES["haproxy-cfg"]!(input("cp1"));
+    const cfg = haproxyCfgFor(input("cp1"));
     expect(cfg.match(/^ {4}server .*$/gm)).toEqual([
       "    server cp1 10.0.0.11:6443",
       "    server cp2 10.0.0.12:6443",
@@ -122,7 +138,7 @@ describe("design A templates", () => {
   });
 
   it("check script: haproxy alive is enough until this node runs an API server", () => {
-    const script = TEMPLATES["check-apiserver"]!(input("cp1"));
+    const script = checkScriptFor(input("cp1"));
     const lines = script.split("\n");
     const manifestGate = lines.findIndex((l) => l.includes("kube-apiserver.yaml") && l.endsWith("|| exit 0"));
     expect(lines.findIndex((l) => l.includes("127.0.0.1:8404/healthz"))).toBeLessThan(manifestGate);
@@ -132,9 +148,8 @@ describe("design A templates", () => {
   });
 
   it("kubeadm init config (v1beta4): VIP:LB-port endpoint, pod subnet, SANs with the VIP and every CP address, pinned node IP", () => {
-    const docs = parseAllDocuments(
-      TEMPLATES["kubeadm-init"]!(input("cp1", { podCidr: "10.250.0.0/16" })),
-    ).map((d) => d.toJS());
+    const init = (v: HostView) => renderInitConfig(shape(v), nodeOf(v));
+    const docs = parseAllDocuments(init(input("cp1", { podCidr: "10.250.0.0/16" }))).map((d) => d.toJS());
     expect(docs.map((d) => [d.apiVersion, d.kind])).toEqual([
       ["kubeadm.k8s.io/v1beta4", "InitConfiguration"],
       ["kubeadm.k8s.io/v1beta4", "ClusterConfiguration"],
@@ -144,38 +159,36 @@ describe("design A templates", () => {
     expect(docs[1].controlPlaneEndpoint).toBe("10.0.0.100:8443");
     expect(docs[1].networking.podSubnet).toBe("10.250.0.0/16");
     expect(docs[1].apiServer.certSANs).toEqual(["10.0.0.100", "10.0.0.11", "10.0.0.12", "10.0.0.13"]);
-    const old = parseAllDocuments(
-      TEMPLATES["kubeadm-init"]!(input("cp1", { kubernetesVersion: "v1.30.4" })),
-    )[0]!.toJS();
+    expect(docs[1].networking.serviceSubnet).toBe("10.96.0.0/12");
+    const old = parseAllDocuments(init(input("cp1", { kubernetesVersion: "v1.30.4" })))[0]!.toJS();
     expect(old.apiVersion).toBe("kubeadm.k8s.io/v1beta3");
     expect(old.nodeRegistration.kubeletExtraArgs).toEqual({ "node-ip": "10.0.0.11" });
   });
 
-  it("join configs: token and CA hash from the run; a certificate key only for control-plane joins with pki: upload", () => {
+  it("join configs: the joiner's token and the CA hash (openssl's); a certificate key only for control-plane joins with pki: upload", () => {
     const values = {
-      joinToken: "abcdef.0123456789abcdef",
-      caCert: Buffer.from(CA_PEM).toString("base64"),
+      token: "abcdef.0123456789abcdef",
+      caHash: caCertHash(CA_PEM),
       certificateKey: "k".repeat(64),
     };
-    const cp = parse(TEMPLATES["kubeadm-join-control-plane"]!(input("cp2", {}, values)));
+    const join = (v: HostView, cp: boolean, key?: string) =>
+      parse(renderJoinConfig(shape(v), nodeOf(v), { ...values, certificateKey: key }, cp));
+    const cp = join(input("cp2"), true);
     expect(cp.discovery.bootstrapToken).toEqual({
       apiServerEndpoint: "10.0.0.100:8443",
-      token: values.joinToken,
+      token: values.token,
       caCertHashes: [CA_HASH],
     });
     expect(cp.controlPlane).toEqual({ localAPIEndpoint: { advertiseAddress: "10.0.0.12", bindPort: 6443 } });
-    const up = parse(TEMPLATES["kubeadm-join-control-plane"]!(input("cp2", { pki: "upload" }, values)));
+    const up = join(input("cp2", { pki: "upload" }), true, values.certificateKey);
     expect(up.controlPlane.certificateKey).toBe(values.certificateKey);
-    const worker = parse(TEMPLATES["kubeadm-join-worker"]!(input("w1", { pki: "upload" }, values)));
+    const worker = join(input("w1", { pki: "upload" }), false);
     expect(worker.controlPlane).toBeUndefined();
     expect(worker.nodeRegistration.name).toBe("w1");
-    expect(() => TEMPLATES["kubeadm-join-worker"]!(input("w1"))).toThrow(UnknownValueError);
   });
 
   it("flannel: the inventory's pod CIDR in net-conf.json, pinned images, kube-flannel namespace", () => {
-    const docs = parseAllDocuments(
-      TEMPLATES["kube-flannel"]!(input("cp1", { podCidr: "10.250.0.0/16" })),
-    ).map((d) => d.toJS());
+    const docs = parseAllDocuments(renderFlannel("10.250.0.0/16")).map((d) => d.toJS());
     const cm = docs.find((d) => d.kind === "ConfigMap");
     expect(JSON.parse(cm.data["net-conf.json"]).Network).toBe("10.250.0.0/16");
     const ds = docs.find((d) => d.kind === "DaemonSet");

@@ -100,7 +100,7 @@ describe("design A config renderers", () => {
     const s = renderCheckScript({ statsPort: 8404, lbPort: 8443, vip: "10.0.0.100", interface: "eth0" });
     expect(s.startsWith("#!/bin/sh\n")).toBe(true);
     expect(s).toContain("https://127.0.0.1:8443/healthz || exit 1");
-    expect(s).toContain('grep -q " 10.0.0.100/"');
+    expect(s).toContain("if ip -4 -o addr show dev eth0 | grep -q ' 10.0.0.100/'; then\n");
     expect(s).toContain("https://10.0.0.100:8443/healthz || exit 1");
   });
 });

@@ -3,7 +3,7 @@ import type { StepPlan } from "../../src/core/action.js";
 import { describe, expect, it } from "vitest";
 import type { Fact, FactReader } from "../../src/core/fact.js";
 import type { HostSpec } from "../../src/core/host.js";
-import { interpolate } from "../../src/core/interpolate.js";
+import { interpolate, interpolateShell } from "../../src/core/interpolate.js";
 import type { StepContext } from "../../src/core/step.js";
 import { fileState, pathExists, commandSucceeds, type FileState } from "../../src/facts/file-state.js";
 import { kernelModule } from "../../src/facts/kernel-module.js";
@@ -17,7 +17,9 @@ import { hostSpec } from "../helpers/host-spec.js";
 const host: HostSpec = hostSpec("cp1", "10.0.0.11");
 const ctx: StepContext = {
   host,
+  scope: { registered: {}, gathered: {} },
   interpolate: (t) => interpolate(t, { host: { name: "cp1" }, registered: {} }),
+  interpolateShell: (t) => interpolateShell(t, { host: { name: "cp1" }, registered: {} }),
   renderTemplate: (n) => `template ${n}\n`,
 };
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -320,7 +322,7 @@ function describeActions(plan: StepPlan): string[] {
   if (plan.kind !== "change") return [];
   return plan.actions.map((a) =>
     a.kind === "exec"
-      ? a.command
+      ? String(a.command)
       : `write ${a.path} ${a.mode}${a.validate ? ` validate=${a.validate.command}` : ""}`,
   );
 }

@@ -18,8 +18,8 @@ export async function kubeconfigCommand(o: CommonOptions & { output?: string }):
   const s = await openSession(o, "optional");
   const c = s.loaded.inventory.cluster;
   try {
-    if (!c.vip) throw new HaprovError("cluster.vip is not set: this mode has no single API endpoint");
-    const server = `https://${c.vip}:${c.lbPort}`;
+    const endpoint = s.recipe.operatorEndpoint(s.loaded.inventory, s.hosts);
+    const server = `https://${endpoint.host}:${endpoint.port}`;
     const tried: string[] = [];
     for (const h of s.hosts.filter((x) => x.roles.includes("control-plane"))) {
       try {
@@ -37,7 +37,9 @@ export async function kubeconfigCommand(o: CommonOptions & { output?: string }):
         const text = doc.toString();
         if (o.output) {
           await writeAtomically(o.output, text);
-          out(`kubeconfig for ${c.name} (server ${server}, from ${h.name}) written to ${o.output} (0600)\n`);
+          out(
+            `kubeconfig for ${c.name} (server ${server}: ${endpoint.why}; read from ${h.name}) written to ${o.output} (0600)\n`,
+          );
         } else out(text);
         return ExitCode.ok;
       } catch (e) {

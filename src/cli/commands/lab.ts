@@ -2,6 +2,7 @@ import { relative } from "node:path";
 import { Command, Option } from "commander";
 import { ExitCode } from "../../core/exit-codes.js";
 import { LAB_MODES, labDown, labList, labUp, type LabMode } from "../../lab/lab.js";
+import { RECIPES } from "../../recipes/index.js";
 import { out } from "../output.js";
 
 /** `haprov lab up|down|ls`: throw-away hosts (systemd + sshd containers) on this machine. */
@@ -28,10 +29,12 @@ export function labCommand(result: { code: number }): Command {
         result.code = ExitCode.invalidInput;
         return;
       }
+      const recipe = RECIPES[o.mode];
       const r = await labUp({
         name: o.name,
         hosts,
         mode: o.mode,
+        topology: recipe.lab,
         cwd: process.cwd(),
         log,
         ...(o.out ? { out: o.out } : {}),
@@ -40,9 +43,9 @@ export function labCommand(result: { code: number }): Command {
       out(`lab ${o.name} is up: ${r.hosts.map((h) => `${h.name} ${h.address}`).join(", ")}\n`);
       out(
         `inventory: ${inv}\n\nnext:\n  ${
-          o.mode === "keepalived-haproxy"
+          recipe.phases
             ? `haprov up -i ${inv}\n  haprov status -i ${inv}`
-            : `haprov up -i ${inv} --playbook prepare   (mode ${o.mode} has no playbook yet)`
+            : `haprov up -i ${inv} --playbook prepare   (mode ${o.mode} has no recipe yet)`
         }\n  haprov lab down --name ${o.name}\n`,
       );
     });

@@ -4,7 +4,6 @@ import { runPlaybook } from "../../engine/run.js";
 import { RunValues } from "../../engine/values.js";
 import { exitCodeFor, makeOutput, out, outputMode } from "../output.js";
 import { confirm } from "../prompt.js";
-import { vipHolderLast } from "../vip-order.js";
 import { openSession, type CommonOptions } from "../session.js";
 
 /** `plan` (read + diff only) and `up` (plan summary, confirmation on a TTY, apply). */
@@ -22,7 +21,6 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
   };
   process.on("SIGINT", onSigint);
   const mode = outputMode(o.json);
-  const vip = s.loaded.inventory.cluster.vip;
   try {
     const run = async (dryRun: boolean, command: string, quiet = false): Promise<RunSummary> => {
       const changes: RunEvent[] = [];
@@ -42,7 +40,6 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
         concurrency: s.concurrency,
         emit: output.emit,
         signal: controller.signal,
-        ...(vip ? { orderSerial: vipHolderLast(vip) } : {}),
       });
       await output.done();
       // The TTY tree has no room for diffs: plan prints them per host afterwards.

@@ -4,7 +4,7 @@ import { ExitCode } from "../../core/exit-codes.js";
 import { buildBatch } from "../../engine/fact-batch.js";
 import { osRelease } from "../../facts/os-release.js";
 import { serviceState, type ServiceState } from "../../facts/service.js";
-import { lbProblems, lbStatusFact, type LbStatus } from "../../recipes/keepalived-haproxy/status.js";
+import type { HostHealth } from "../../recipes/recipe.js";
 import { out } from "../output.js";
 import { openSession, type CommonOptions } from "../session.js";
 
@@ -16,28 +16,31 @@ interface HostStatus {
   error?: string;
   os?: string;
   services: Record<string, { active: string; enabled: string }>;
-  /** Design A control-plane nodes: keepalived, VIP, haproxy backends, API health. */
-  lb?: LbStatus;
+  /** The HA mode's own view of this host (keepalived, VIP, haproxy backends, API health…). */
+  health?: HostHealth["data"];
+  healthLine?: string;
 }
 
-/** Per host: SSH reachability, OS, and the state of the services the playbook manages (one round trip). */
+/**
+ * Per host, in one round trip: SSH reachability, OS, the services of the playbook's own phases, and
+ * the HA mode's health checks (its recipe's status reader) — then the mode's cluster verdict.
+ */
 export async function statusCommand(o: CommonOptions): Promise<number> {
   const s = await openSession(o, "optional");
   const services = [
     ...new Set(
-      (s.playbook?.steps.flat() ?? [])
-        .filter((x) => x.type === "service")
-        .map((x) => (x.params as { name: string }).name),
+      (s.playbook?.entries ?? []).flatMap((e) =>
+        e.kind === "yaml"
+          ? e.steps.filter((x) => x.type === "service").map((x) => (x.params as { name: string }).name)
+          : [],
+      ),
     ),
   ];
   const limit = pLimit(s.concurrency);
-  const cluster = s.loaded.inventory.cluster;
-  // The HA checks belong to the mode's own playbook; with --playbook prepare (or yours) status
+  const inv = s.loaded.inventory;
+  // The HA checks belong to the mode's own recipe: with --playbook prepare (or yours) status
   // reports reachability and that playbook's services only.
-  const designA =
-    cluster.mode === "keepalived-haproxy" &&
-    cluster.vip !== undefined &&
-    s.playbook?.data.name === "keepalived-haproxy";
+  const reader = s.playbook?.recipe === inv.cluster.mode ? s.recipe.status : undefined;
   try {
     const rows = await Promise.all(
       s.hosts.map((h) =>
@@ -47,16 +50,12 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
           try {
             const conn = await s.connect(h);
             const connectMs = Math.round(performance.now() - t0);
-            const lbFact =
-              designA && h.roles.includes("control-plane")
-                ? lbStatusFact({
-                    vip: cluster.vip!,
-                    lbPort: cluster.lbPort,
-                    address: h.address,
-                    apiServerPort: cluster.apiServerPort,
-                  })
-                : undefined;
-            const facts = [osRelease, ...services.map((n) => serviceState(n)), ...(lbFact ? [lbFact] : [])];
+            const healthFact = reader?.fact(h, inv);
+            const facts = [
+              osRelease,
+              ...services.map((n) => serviceState(n)),
+              ...(healthFact ? [healthFact] : []),
+            ];
             const batch = buildBatch(facts);
             const res = await conn.exec(batch.script);
             const read = batch.parse(res.stdout);
@@ -65,13 +64,14 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
               const st: ServiceState = read.get(serviceState(n));
               svc[n] = { active: st.exists ? st.active : "not-installed", enabled: st.enabled || "-" };
             }
+            const health = healthFact ? read.get(healthFact) : undefined;
             return {
               ...base,
               reachable: true,
               connectMs,
               os: read.get(osRelease).prettyName,
               services: svc,
-              ...(lbFact ? { lb: read.get(lbFact) } : {}),
+              ...(health ? { health: health.data, healthLine: health.line } : {}),
             };
           } catch (e) {
             return {
@@ -86,7 +86,10 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
     );
     for (const r of rows) {
       if (o.json) {
-        out(`${JSON.stringify(s.redactor.redactDeep({ event: "status", ...r }))}\n`);
+        const { healthLine: _line, health, ...rest } = r;
+        out(
+          `${JSON.stringify(s.redactor.redactDeep({ event: "status", ...rest, ...(health ? { lb: health } : {}) }))}\n`,
+        );
         continue;
       }
       const svc = Object.entries(r.services)
@@ -95,43 +98,29 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
       out(
         s.redactor.redact(
           r.reachable
-            ? `${r.host.padEnd(12)} ssh ok (${r.connectMs} ms)  ${r.os}  ${svc}${r.lb ? `\n${lbLine(r.lb)}` : ""}\n`
+            ? `${r.host.padEnd(12)} ssh ok (${r.connectMs} ms)  ${r.os}  ${svc}${r.healthLine ? `\n             ${r.healthLine}` : ""}\n`
             : `${r.host.padEnd(12)} UNREACHABLE  ${r.error}\n`,
         ),
       );
     }
     let problems: string[] = [];
-    if (designA) {
-      const cps = s.hosts.filter((h) => h.roles.includes("control-plane")).map((h) => h.name);
-      const byHost = Object.fromEntries(rows.filter((r) => cps.includes(r.host)).map((r) => [r.host, r.lb]));
-      problems = lbProblems(byHost, cps);
-      const holders = rows.filter((r) => r.lb?.holdsVip).map((r) => r.host);
-      const nodes = rows.find((r) => r.lb?.nodes)?.lb?.nodes;
-      const summary = { vip: cluster.vip, vipHolders: holders, nodes: nodes ?? null, problems };
-      if (o.json) out(`${JSON.stringify(s.redactor.redactDeep({ event: "cluster", ...summary }))}\n`);
-      else {
-        const nodeText = nodes
-          ? Object.entries(nodes)
-              .map(([n, st]) => `${n} ${st}`)
-              .join(", ")
-          : "no cluster yet";
+    if (reader) {
+      const byHost = new Map(
+        rows.map((r) => [r.host, r.health ? { line: r.healthLine ?? "", data: r.health } : undefined]),
+      );
+      const verdict = reader.verdict(byHost, inv, s.hosts);
+      problems = verdict.problems;
+      if (o.json)
+        out(`${JSON.stringify(s.redactor.redactDeep({ event: "cluster", ...verdict.data, problems }))}\n`);
+      else
         out(
           s.redactor.redact(
-            `VIP ${cluster.vip}:${cluster.lbPort} held by ${holders.join(", ") || "nobody"}; nodes: ${nodeText}\n` +
-              (problems.length ? problems.map((p) => `  ! ${p}\n`).join("") : "  healthy\n"),
+            `${verdict.line}\n${problems.length ? problems.map((p) => `  ! ${p}\n`).join("") : "  healthy\n"}`,
           ),
         );
-      }
     }
     return rows.every((r) => r.reachable) && problems.length === 0 ? ExitCode.ok : ExitCode.stepFailed;
   } finally {
     await s.close();
   }
-}
-
-function lbLine(lb: LbStatus): string {
-  const backends = Object.entries(lb.backends)
-    .map(([b, st]) => `${b}:${st}`)
-    .join(",");
-  return `             keepalived=${lb.keepalived} vip=${lb.holdsVip ? "held" : "-"} haproxy=${lb.haproxy} backends=${backends || "-"} apiserver=${lb.apiserverHealthz} via-vip=${lb.vipHealthz}`;
 }

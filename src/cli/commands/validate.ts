@@ -34,7 +34,7 @@ export async function validateCommand(o: CommonOptions): Promise<number> {
     for (const p of result.playbook.phases)
       out(`  ${p.name}: ${p.steps} step(s) on ${p.hosts.join(", ") || "(no host)"}\n`);
   } else {
-    out(`no playbook "${inv.cluster.mode}" yet: give --playbook NAME|PATH to check one\n`);
+    out(`mode ${inv.cluster.mode} has no recipe yet: give --playbook NAME|PATH to check one\n`);
   }
   return ExitCode.ok;
 }

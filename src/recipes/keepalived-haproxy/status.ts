@@ -1,5 +1,11 @@
+import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
-import { HAPROXY_STATS_PORT, holdsVip } from "./index.js";
+import type { HostSpec } from "../../core/host.js";
+import { sh } from "../../core/quote.js";
+import type { HostHealth, StatusReader } from "../recipe.js";
+import { holdsVip } from "../vip/gate.js";
+
+const HAPROXY_STATS_PORT = 8404;
 
 /** What `haprov status` reads on a control-plane node of design A, in the same one round trip. */
 export interface LbStatus {
@@ -31,11 +37,11 @@ export function lbStatusFact(o: {
     `echo ${SEP}`,
     `systemctl is-active haproxy 2>/dev/null || true`,
     `echo ${SEP}`,
-    `curl -s --max-time 2 "http://127.0.0.1:${HAPROXY_STATS_PORT}/stats;csv" 2>/dev/null | awk -F, '$1 == "k8s_api" && $2 != "FRONTEND" && $2 != "BACKEND" { print $2 " " $18 }'`,
+    `${sh`curl -s --max-time 2 ${`http://127.0.0.1:${HAPROXY_STATS_PORT}/stats;csv`}`} 2>/dev/null | awk -F, '$1 == "k8s_api" && $2 != "FRONTEND" && $2 != "BACKEND" { print $2 " " $18 }'`,
     `echo ${SEP}`,
-    `curl -sk --max-time 2 -o /dev/null -w '%{http_code}\\n' https://${o.address}:${o.apiServerPort}/healthz`,
+    `${sh`curl -sk --max-time 2 -o /dev/null -w ${"%{http_code}\n"} ${`https://${o.address}:${o.apiServerPort}/healthz`}`}`,
     `echo ${SEP}`,
-    `curl -sk --max-time 2 -o /dev/null -w '%{http_code}\\n' https://${o.vip}:${o.lbPort}/healthz`,
+    `${sh`curl -sk --max-time 2 -o /dev/null -w ${"%{http_code}\n"} ${`https://${o.vip}:${o.lbPort}/healthz`}`}`,
     `echo ${SEP}`,
     `if [ -f /etc/kubernetes/admin.conf ]; then kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes 2>/dev/null | tail -n +2 | awk '{ print $1 " " $2 }' || true; else echo "-"; fi`,
   ].join("\n");
@@ -95,4 +101,45 @@ export function lbProblems(byHost: Record<string, LbStatus | undefined>, control
       else if (nodes[c] !== "Ready") problems.push(`${c}: node ${nodes[c]}`);
   }
   return problems;
+}
+
+/** `haprov status` for design A: per control-plane node the LB state, then the cluster verdict. */
+export const lbStatus: StatusReader = {
+  fact(host: HostSpec, inv: Inventory): Fact<HostHealth> | undefined {
+    if (!host.roles.includes("control-plane") || !inv.cluster.vip) return undefined;
+    const f = lbStatusFact({
+      vip: inv.cluster.vip,
+      lbPort: inv.cluster.lbPort,
+      address: host.address,
+      apiServerPort: inv.cluster.apiServerPort,
+    });
+    return { ...f, key: `health:${f.key}`, parse: (out, code) => health(f.parse(out, code)) };
+  },
+  verdict(rows, inv, hosts) {
+    const cps = hosts.filter((h) => h.roles.includes("control-plane")).map((h) => h.name);
+    const byHost = Object.fromEntries(cps.map((h) => [h, rows.get(h)?.data as LbStatus | undefined]));
+    const problems = lbProblems(byHost, cps);
+    const holders = cps.filter((h) => byHost[h]?.holdsVip);
+    const nodes = Object.values(byHost).find((s) => s?.nodes)?.nodes;
+    const nodeText = nodes
+      ? Object.entries(nodes)
+          .map(([n, st]) => `${n} ${st}`)
+          .join(", ")
+      : "no cluster yet";
+    return {
+      line: `VIP ${inv.cluster.vip}:${inv.cluster.lbPort} held by ${holders.join(", ") || "nobody"}; nodes: ${nodeText}`,
+      data: { vip: inv.cluster.vip, vipHolders: holders, nodes: nodes ?? null },
+      problems,
+    };
+  },
+};
+
+function health(lb: LbStatus): HostHealth {
+  const backends = Object.entries(lb.backends)
+    .map(([b, st]) => `${b}:${st}`)
+    .join(",");
+  return {
+    line: `keepalived=${lb.keepalived} vip=${lb.holdsVip ? "held" : "-"} haproxy=${lb.haproxy} backends=${backends || "-"} apiserver=${lb.apiserverHealthz} via-vip=${lb.vipHealthz}`,
+    data: lb as unknown as Record<string, unknown>,
+  };
 }

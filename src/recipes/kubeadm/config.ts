@@ -1,5 +1,3 @@
-import { UnknownValueError } from "../../core/step.js";
-
 /**
  * kubeadm configuration files (REFERENCE.md §0.3): v1beta4 for kubeadm ≥ 1.31, v1beta3 before.
  * Addresses are pinned (advertiseAddress, kubelet node-ip) so a VIP on the same NIC is never
@@ -7,9 +5,10 @@ import { UnknownValueError } from "../../core/step.js";
  */
 export interface ClusterShape {
   kubernetesVersion: string;
-  /** VIP:LB-port, the endpoint every client and joining node uses. */
+  /** host:port every client and joining node uses (the VIP and LB port, or a local proxy). */
   endpoint: string;
   podCidr: string;
+  serviceCidr: string;
   apiServerPort: number;
   certSANs: string[];
 }
@@ -46,6 +45,7 @@ kubernetesVersion: ${q(c.kubernetesVersion.startsWith("v") ? c.kubernetesVersion
 controlPlaneEndpoint: ${q(c.endpoint)}
 networking:
   podSubnet: ${q(c.podCidr)}
+  serviceSubnet: ${q(c.serviceCidr)}
 apiServer:
   certSANs:
 ${c.certSANs.map((s) => `    - ${q(s)}`).join("\n")}
@@ -82,11 +82,4 @@ discovery:
     caCertHashes:
       - ${q(s.caHash)}
 ${cp}${nodeRegistration(c.kubernetesVersion, node)}`;
-}
-
-/** A run value a template needs; absent means it is produced later in the run (plan says so). */
-export function need(values: Record<string, string>, name: string): string {
-  const v = values[name];
-  if (v === undefined || v === "") throw new UnknownValueError(`registered.${name}`);
-  return v;
 }

@@ -1,45 +1,27 @@
-import { createHash, X509Certificate } from "node:crypto";
-import type { Template, TemplateInput } from "../template.js";
-import { controlPlane } from "../keepalived-haproxy/index.js";
-import { need, renderInitConfig, renderJoinConfig, type ClusterShape } from "./config.js";
-import { renderFlannel } from "./flannel.js";
+import type { CompiledPhase } from "../../core/phase.js";
+import type { RecipeInput } from "../blocks/view.js";
+import { initPhase, type KubeadmOptions } from "./init.js";
+import { joinControlPlanePhase, joinTokenPhase, joinWorkersPhase } from "./join.js";
+import { prerequisitesPhase } from "./prerequisites.js";
 
-/** The endpoint clients and joining nodes use: VIP:LB-port. */
-export function clusterShape(i: TemplateInput): ClusterShape {
-  const c = i.inventory.cluster;
-  if (!c.vip) throw new Error("cluster.vip is required for the kubeadm templates");
-  return {
-    kubernetesVersion: c.kubernetesVersion,
-    endpoint: `${c.vip}:${c.lbPort}`,
-    podCidr: c.podCidr,
-    apiServerPort: c.apiServerPort,
-    certSANs: [c.vip, ...controlPlane(i.hosts).map((h) => h.address)],
-  };
-}
-
-const node = (i: TemplateInput) => ({ name: i.host.name, address: i.host.address });
-
-export const kubeadmInit: Template = (i) => renderInitConfig(clusterShape(i), node(i));
-
-const joinSecrets = (i: TemplateInput, controlPlane: boolean) => ({
-  token: need(i.values, "joinToken"),
-  caHash: caCertHash(Buffer.from(need(i.values, "caCert"), "base64").toString()),
-  certificateKey:
-    controlPlane && i.inventory.cluster.pki === "upload" ? need(i.values, "certificateKey") : undefined,
-});
-
-export const kubeadmJoinControlPlane: Template = (i) =>
-  renderJoinConfig(clusterShape(i), node(i), joinSecrets(i, true), true);
-export const kubeadmJoinWorker: Template = (i) =>
-  renderJoinConfig(clusterShape(i), node(i), joinSecrets(i, false), false);
-
-export const kubeFlannel: Template = (i) => renderFlannel(i.inventory.cluster.podCidr);
+export { caCertHash, type KubeadmOptions } from "./init.js";
 
 /**
- * kubeadm's discovery-token-ca-cert-hash: sha256 of the CA certificate's SubjectPublicKeyInfo (DER),
- * computed here from the public certificate instead of with two openssl runs on a host.
+ * The kubeadm phases every HA design shares, around the mode's own: prerequisites first, then the
+ * mode's load-balancing phases (`lb`), then init (with `beforeInit` steps of the mode on the init
+ * node), the join material, control-plane joins one at a time, and workers.
  */
-export function caCertHash(pem: string): string {
-  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
-  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+export function kubeadmPhases(
+  input: RecipeInput,
+  o: KubeadmOptions,
+  mode: { lb: CompiledPhase[]; beforeInit?: Parameters<typeof initPhase>[2] },
+): CompiledPhase[] {
+  return [
+    prerequisitesPhase(input),
+    ...mode.lb,
+    initPhase(input, o, mode.beforeInit),
+    joinTokenPhase(input),
+    joinControlPlanePhase(input, o),
+    joinWorkersPhase(input, o),
+  ];
 }

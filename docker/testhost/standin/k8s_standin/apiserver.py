@@ -145,6 +145,11 @@ class Handler(BaseHTTPRequestHandler):
                 token = body.get("token") or state.new_token()
                 state.add_token(s, token, int(body.get("ttl", state.TOKEN_TTL)))
                 return self._commit(s, {"token": token})
+            if path == "/haprov/v1/tokens/delete":
+                tid = body.get("id", "")
+                if s["tokens"].pop(tid, None) is None:
+                    return self._fail(404, f'secrets "bootstrap-token-{tid}" not found')
+                return self._commit(s, {"ok": True})
             if path == "/haprov/v1/upload-certs":
                 s["certs"] = {"blob": body["blob"], "expires": time.time() + state.CERTS_TTL}
                 return self._commit(s, {"ok": True})

@@ -302,6 +302,17 @@ def token(argv: list[str]) -> int:
         else:
             print(tok)
         return 0
+    if sub == "delete":
+        if not pos:
+            raise KubeadmError("missing subcommand; 'token delete' is missing token of form '[a-z0-9]{6}' or '[a-z0-9]{6}\\.[a-z0-9]{16}'")
+        for arg in pos:
+            tid = arg.split(".")[0]
+            try:
+                _admin().call("POST", "/haprov/v1/tokens/delete", {"id": tid})
+            except ApiError as e:
+                raise KubeadmError(f'failed to delete bootstrap token "{tid}": {e}')
+            print(f'bootstrap token "{tid}" deleted')
+        return 0
     if sub == "list":
         for tid, t in sorted(_admin().call("GET", "/haprov/v1/tokens").items()):
             print(f"{tid}.<secret>   expires {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(t['expires']))}")

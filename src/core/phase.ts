@@ -1,6 +1,10 @@
-import type { BoundStep } from "../core/step.js";
+import type { BoundStep, StepContext } from "./step.js";
 
-/** A playbook ready to run: phases resolved to concrete host names, steps bound to parameters. */
+/**
+ * A playbook ready to run: phases resolved to concrete host names, steps bound to parameters. Both
+ * the YAML playbooks (playbook/compile.ts) and the HA recipes (recipes/) produce this; the engine
+ * runs it.
+ */
 export interface CompiledPlaybook {
   name: string;
   phases: CompiledPhase[];
@@ -25,6 +29,11 @@ export interface CompiledPhase {
   limitedOut: string[];
   steps: BoundStep[];
   handlers: HandlerDef[];
+  /**
+   * Serial handlers visit the hosts where this read-only probe succeeds last (e.g. the VIP holder,
+   * so a rolling reload moves the VIP at most once, after every other node is healthy again).
+   */
+  rollLast?: (ctx: StepContext) => string;
 }
 
 /**
@@ -35,8 +44,8 @@ export interface CompiledPhase {
  */
 export interface GatherDef {
   name: string;
-  /** Read-only POSIX sh snippet; its trimmed stdout is the host's answer. */
-  script: string;
+  /** Read-only POSIX sh snippet for this host (values already quoted); its trimmed stdout is the answer. */
+  script: (ctx: StepContext) => string;
   secret: boolean;
   generate?: { length: number } | undefined;
   /** No host answered: register the phase's first host (e.g. the node that runs `kubeadm init`). */
@@ -49,10 +58,10 @@ export interface GatherDef {
 
 export interface HandlerDef {
   name: string;
-  /** Command that performs it, e.g. `systemctl restart haproxy.service`. */
-  run: string;
+  /** Command that performs it on this host, e.g. `systemctl restart haproxy.service`. */
+  run: (ctx: StepContext) => string;
   /** Read-only command polled until it exits 0 after `run` (the unit is healthy again). */
-  verify?: string;
+  verify?: (ctx: StepContext) => string;
   /** Run across hosts one at a time, after the phase's steps finished everywhere. */
   serial: boolean;
 }

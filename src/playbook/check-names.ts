@@ -1,0 +1,139 @@
+import type { z } from "zod";
+import { ClusterSettings, type Inventory } from "../config/schema.js";
+import { formatPath } from "../config/yaml-source.js";
+import type { InputIssue } from "../core/errors.js";
+import { VALUE_REF } from "../core/interpolate.js";
+import type { RunKey } from "../core/run-key.js";
+import { parseCondition } from "../core/when.js";
+import type { LoadedPlaybook } from "./load.js";
+
+const HOST_FIELDS = new Set(["name", "address", "roles", "user", "interface", "priority"]);
+
+/**
+ * Every `{{ … }}` a YAML phase names must exist where it stands (issue #9): `registered.X` and
+ * `self.X` only after a gather, a `register:` or a recipe phase that produces X; `cluster.X` a
+ * field of the inventory's cluster; `vars.X` a variable of the inventory; and in `when: A == B`, a
+ * literal compared with an enumerated cluster field (`{{ cluster.pki }} == cpoy`) one of its values.
+ * A typo is an input error at validate time, with file:line:col, not "would run" in plan.
+ */
+export function checkNames(
+  pb: LoadedPlaybook,
+  inv: Inventory,
+  recipeValues: readonly RunKey[],
+): InputIssue[] {
+  const issues: InputIssue[] = [];
+  const registered = new Set<string>();
+  const gathered = new Set<string>();
+  const hostNames = new Set(inv.hosts.map((h) => h.name));
+  const vars = new Set([
+    ...Object.keys(inv.vars ?? {}),
+    ...inv.hosts.flatMap((h) => Object.keys(h.vars ?? {})),
+  ]);
+  const err = (at: PropertyKey[], message: string) =>
+    issues.push({ location: pb.locate(at), path: formatPath(at), message, severity: "error" });
+
+  const why = (path: string): string | undefined => {
+    const [root, name, ...rest] = path.split(".");
+    const known = (set: Set<string>) => (set.size ? ` (known here: ${[...set].sort().join(", ")})` : "");
+    switch (root) {
+      case "cluster":
+        return name !== undefined && name in ClusterSettings.shape && rest.length === 0
+          ? undefined
+          : `cluster has no field "${[name, ...rest].join(".")}"`;
+      case "host":
+        return name !== undefined && HOST_FIELDS.has(name) && rest.length === 0
+          ? undefined
+          : `host has no field "${[name, ...rest].join(".")}" (fields: ${[...HOST_FIELDS].join(", ")})`;
+      case "vars":
+        return name !== undefined && vars.has(name) && rest.length === 0
+          ? undefined
+          : `the inventory has no variable "${name}"${known(vars)}`;
+      case "hosts":
+        return name === undefined ? undefined : `hosts is a list of host names, with no field "${name}"`;
+      case "registered":
+        return name !== undefined && registered.has(name) && rest.length === 0
+          ? undefined
+          : `nothing before this point registers "${name}"${known(registered)}`;
+      case "self":
+        return name !== undefined && gathered.has(name) && rest.length === 0
+          ? undefined
+          : `no gather before this point is named "${name}"${known(gathered)}`;
+      case "gathered":
+        if (name === undefined || !gathered.has(name))
+          return `no gather before this point is named "${name}"${known(gathered)}`;
+        return rest.length === 1 && hostNames.has(rest[0]!)
+          ? undefined
+          : `gathered.${name} needs a host name after it`;
+      default:
+        return `"${root}" is not a value (use cluster.*, host.*, vars.*, hosts, registered.*, self.*, gathered.*)`;
+    }
+  };
+  const check = (text: string, at: PropertyKey[]) => {
+    for (const m of text.matchAll(VALUE_REF)) {
+      const problem = why(m[1]!);
+      if (problem) err(at, `{{ ${m[1]} }}: ${problem}`);
+    }
+  };
+  const checkAll = (value: unknown, at: PropertyKey[]): void => {
+    if (typeof value === "string") check(value, at);
+    else if (Array.isArray(value)) value.forEach((v, i) => checkAll(v, [...at, i]));
+    else if (value && typeof value === "object")
+      for (const [k, v] of Object.entries(value)) checkAll(v, [...at, k]);
+  };
+
+  let recipeSeen = false;
+  for (const entry of pb.entries) {
+    if (entry.kind === "recipe") {
+      if (!recipeSeen) for (const k of recipeValues) registered.add(k.name);
+      recipeSeen = true;
+      continue;
+    }
+    const { phase, steps, at } = entry;
+    phase.gather.forEach((g, gi) => check(g.script, [...at, "gather", gi, "script"]));
+    for (const g of phase.gather) {
+      registered.add(g.name);
+      gathered.add(g.name);
+    }
+    for (const s of steps) {
+      s.when.forEach((c, ci) => {
+        const cat = [...s.at, "when", ...(s.when.length > 1 ? [ci] : [])];
+        check(c, cat);
+        const literal = enumMismatch(c);
+        if (literal) err(cat, literal);
+      });
+      checkAll(s.params, [...s.at, s.type]);
+      const reg = (s.params as { register?: string }).register;
+      if (reg) registered.add(reg);
+    }
+    phase.handlers.forEach((h, hi) => {
+      if (h.run) check(h.run, [...at, "handlers", hi, "run"]);
+      if (h.verify) check(h.verify, [...at, "handlers", hi, "verify"]);
+    });
+  }
+  return issues;
+}
+
+/** `{{ cluster.pki }} == cpoy`: a literal that no value of an enumerated field can equal. */
+function enumMismatch(condition: string): string | undefined {
+  const { left, op, right } = parseCondition(condition);
+  if (!op) return undefined;
+  const field = (s: string) => /^\{\{\s*cluster\.([A-Za-z]+)\s*\}\}$/.exec(s.trim())?.[1];
+  for (const [a, b] of [
+    [left, right],
+    [right, left],
+  ] as const) {
+    const f = field(a);
+    const options = f ? enumOptions(f) : undefined;
+    const literal = b.trim();
+    if (options && !literal.includes("{{") && !options.includes(literal))
+      return `cluster.${f} is one of ${options.join(", ")}: "${literal}" can never match`;
+  }
+  return undefined;
+}
+
+function enumOptions(field: string): string[] | undefined {
+  let s = (ClusterSettings.shape as Record<string, z.ZodType>)[field] as
+    { _zod: { def: { type: string; innerType?: unknown; entries?: Record<string, string> } } } | undefined;
+  while (s && s._zod.def.type !== "enum") s = s._zod.def.innerType as typeof s;
+  return s?._zod.def.entries ? Object.values(s._zod.def.entries) : undefined;
+}

@@ -1,0 +1,63 @@
+import type { Fact } from "../../core/fact.js";
+import { ifKnown, type BoundStep, type RenderedFile, type StepContext } from "../../core/step.js";
+import { skip } from "../../core/action.js";
+import type { StepType } from "../../steps/step.js";
+import type { Condition } from "./condition.js";
+import { hostView, type HostView, type RecipeInput } from "./view.js";
+
+export interface TypedStep<P> {
+  name: string;
+  type: StepType<P>;
+  /** The step's parameters for this host, computed from typed values (no `{{ }}` templates). */
+  params: (v: HostView) => P;
+  when?: Condition;
+  notify?: string[];
+}
+
+/**
+ * A recipe step: a step type with parameters computed in TypeScript. The step types interpolate
+ * `{{ }}` for YAML playbooks; here the parameters are final, so they see a context whose
+ * interpolation is the identity (a value containing `{{` stays as written).
+ */
+export function typedStep<P>(input: RecipeInput, s: TypedStep<P>): BoundStep {
+  const literal = (ctx: StepContext): StepContext => ({
+    ...ctx,
+    interpolate: (t) => t,
+    interpolateShell: (t) => t,
+    renderTemplate: (name) => {
+      throw new Error(`recipe step ${s.name} asked for template ${name}`);
+    },
+  });
+  const applies = (v: HostView) => s.when?.test(v);
+  return {
+    name: s.name,
+    type: s.type.type,
+    notify: s.notify ?? [],
+    facts(ctx): Fact<unknown>[] {
+      const v = hostView(input, ctx);
+      const verdict = ifKnown(() => applies(v) ?? "");
+      if (verdict) return []; // does not apply here
+      // Applies, or not decided yet: ask now what can be asked (the run's first read covers it).
+      const params = ifKnown(() => s.params(v));
+      return params === undefined ? [] : s.type.facts(params, literal(ctx));
+    },
+    plan(facts, ctx) {
+      const v = hostView(input, ctx);
+      const why = applies(v);
+      if (why !== undefined) return skip(why);
+      return s.type.plan(s.params(v), facts, literal(ctx));
+    },
+    files(ctx): RenderedFile[] {
+      if (!s.type.files) return []; // not a step that manages a file
+      const v = hostView(input, ctx);
+      if (applies(v) !== undefined) return [];
+      return s.type.files?.(s.params(v), literal(ctx)) ?? [];
+    },
+  };
+}
+
+/** `typedStep` for one recipe input: `const step = stepsOf(input); step({ … })`. */
+export const stepsOf =
+  (input: RecipeInput) =>
+  <P>(s: TypedStep<P>): BoundStep =>
+    typedStep(input, s);

@@ -1,0 +1,15 @@
+import type { HaMode } from "../config/schema.js";
+import { designA } from "./keepalived-haproxy/index.js";
+import type { Recipe } from "./recipe.js";
+import { designB, designC, designD, designE } from "./pending.js";
+
+export type { Recipe } from "./recipe.js";
+
+/** The one map from HA mode to its recipe (issue #9): the CLI asks this, never the mode. */
+export const RECIPES: Record<HaMode, Recipe> = {
+  "keepalived-haproxy": designA,
+  "haproxy-pair": designB,
+  "kube-vip": designC,
+  pacemaker: designD,
+  "etcd-local-proxy": designE,
+};

@@ -1,0 +1,89 @@
+import type { Role } from "../core/host.js";
+import type { Recipe } from "./recipe.js";
+import { priorityRules, vipEndpoint, vipRules } from "./vip/rules.js";
+
+/**
+ * The modes whose phases are not written yet: their inventory rules, endpoint and lab topology
+ * are known (so `validate`, `render` of their inventories and `haprov lab up --mode` work), but
+ * they have no `phases`, and `haprov up` says so instead of pretending.
+ */
+const cps = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ name: `cp${i + 1}`, roles: ["control-plane"] as Role[] }));
+const vipLines = (vip: { address: string; prefix: number }, lbPort: number) => [
+  `vip: ${vip.address}`,
+  `vipPrefix: ${vip.prefix}`,
+  "interface: eth0",
+  `lbPort: ${lbPort}`,
+];
+
+export const designB: Recipe = {
+  mode: "haproxy-pair",
+  title: "an active/standby haproxy pair on dedicated hosts tied by keepalived (not written yet)",
+  values: [],
+  rules(inv) {
+    const lbs = inv.hosts.filter((h) => h.roles.includes("lb"));
+    return [
+      ...vipRules(inv, "lb"),
+      ...priorityRules(inv, "lb"),
+      ...(lbs.length < 2
+        ? [
+            {
+              path: ["hosts"],
+              message: `mode haproxy-pair needs at least 2 hosts with role "lb", found ${lbs.length}`,
+              severity: "error" as const,
+            },
+          ]
+        : []),
+    ];
+  },
+  endpoint: vipEndpoint,
+  operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancers' port" }),
+  lab: {
+    hosts: (n) => [{ name: "lb1", roles: ["lb"] }, { name: "lb2", roles: ["lb"] }, ...cps(n)],
+    cluster: (vip) => [...vipLines(vip, 6443), "virtualRouterId: 51"],
+  },
+};
+
+export const designC: Recipe = {
+  mode: "kube-vip",
+  title: "kube-vip as a static pod on every control-plane node (not written yet)",
+  values: [],
+  rules: (inv) => vipRules(inv, "control-plane"),
+  endpoint: (inv) => ({ host: inv.cluster.vip ?? "", port: inv.cluster.apiServerPort }),
+  operatorEndpoint: (inv) => ({
+    host: inv.cluster.vip ?? "",
+    port: inv.cluster.apiServerPort,
+    why: "the VIP",
+  }),
+  lab: { hosts: cps, cluster: (vip) => vipLines(vip, 6443) },
+};
+
+export const designD: Recipe = {
+  mode: "pacemaker",
+  title: "Pacemaker/Corosync holds the VIP and a cloned haproxy (not written yet)",
+  values: [],
+  rules: (inv) => vipRules(inv, "control-plane"),
+  endpoint: vipEndpoint,
+  operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancer's port" }),
+  lab: { hosts: cps, cluster: (vip) => vipLines(vip, 8443) },
+};
+
+export const designE: Recipe = {
+  mode: "etcd-local-proxy",
+  title: "a static etcd cluster and a local API proxy on every node (not written yet)",
+  values: [],
+  rules: () => [],
+  endpoint: (inv) => ({ host: "127.0.0.1", port: inv.cluster.lbPort }),
+  operatorEndpoint: (inv, hosts) => {
+    const cp = hosts.find((h) => h.roles.includes("control-plane"));
+    return {
+      host: cp?.address ?? "",
+      port: inv.cluster.apiServerPort,
+      why: `the API server of ${cp?.name ?? "no node"}`,
+    };
+  },
+  lab: {
+    hosts: (n) => cps(n).map((h) => ({ ...h, roles: ["control-plane", "etcd"] as Role[] })),
+    cluster: () => ["lbPort: 7443"],
+  },
+};

@@ -1,0 +1,67 @@
+import type { HaMode, Inventory } from "../config/schema.js";
+import type { Fact } from "../core/fact.js";
+import type { HostSpec } from "../core/host.js";
+import type { LabTopology } from "../core/lab-topology.js";
+import type { CompiledPhase } from "../core/phase.js";
+import type { RunKey } from "../core/run-key.js";
+import type { RecipeInput } from "./blocks/view.js";
+
+export type { RecipeInput } from "./blocks/view.js";
+
+/**
+ * One HA design (REFERENCE.md §1–§5): everything haprov knows about a mode, behind one seam. The
+ * CLI asks the recipe — for the phases, the inventory rules, the API endpoint, the status checks,
+ * the lab's hosts — and never branches on the mode itself (issue #9). Adding a mode is one recipe
+ * file (plus its renderers) and one entry in recipes/index.ts.
+ */
+export interface Recipe {
+  mode: HaMode;
+  /** One line for `validate` and the README. */
+  title: string;
+  /**
+   * The phases in order, compiled for these hosts. Absent while the mode has no recipe yet (the CLI
+   * then says so; `--playbook prepare` or the operator's own playbook still run).
+   */
+  phases?(input: RecipeInput): CompiledPhase[];
+  /** Run values the phases register, which a YAML phase placed after them may name. */
+  values: RunKey[];
+  /** Cross-field inventory rules of this mode (the generic ones are in config/rules.ts). */
+  rules(inv: Inventory): RuleIssue[];
+  /** Where kubeadm, kubelets and joining nodes reach the API (kubeadm's controlPlaneEndpoint). */
+  endpoint(inv: Inventory): Endpoint;
+  /** Where the operator's kubeconfig points (`haprov kubeconfig`), with why that one. */
+  operatorEndpoint(inv: Inventory, hosts: HostSpec[]): Endpoint & { why: string };
+  status?: StatusReader;
+  lab: LabTopology;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface RuleIssue {
+  path: PropertyKey[];
+  message: string;
+  severity: "error" | "warning";
+}
+
+/** What `haprov status` reads on each host (in the same one round trip) and how it judges them. */
+export interface StatusReader {
+  fact(host: HostSpec, inv: Inventory): Fact<HostHealth> | undefined;
+  /** The cluster-wide verdict from every host's answer (undefined: unreachable or not asked). */
+  verdict(rows: Map<string, HostHealth | undefined>, inv: Inventory, hosts: HostSpec[]): ClusterHealth;
+}
+
+/** One host's mode-specific health: a line for people, the data for --json. */
+export interface HostHealth {
+  line: string;
+  data: Record<string, unknown>;
+}
+
+export interface ClusterHealth {
+  line: string;
+  data: Record<string, unknown>;
+  /** Plain sentences; none means healthy. */
+  problems: string[];
+}
