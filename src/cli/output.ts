@@ -1,4 +1,4 @@
-import type { EventListener, RunEvent, RunSummary } from "../core/events.js";
+import type { EventListener, RunSummary } from "../core/events.js";
 import { ExitCode } from "../core/exit-codes.js";
 import { errorDetail } from "../core/errors.js";
 import { redactingBus } from "./render/bus.js";
@@ -26,22 +26,13 @@ export async function makeOutput(
   const extra = opts.extra ?? [];
   if (mode === "json")
     return { emit: redactingBus(redactor, [jsonRenderer(out), ...extra]), done: async () => {} };
-  if (mode === "plain") {
+  // -v on a terminal: the plain lines, every step with its reason (see render/tty.ts for why).
+  if (mode === "plain" || opts.verbose) {
     return { emit: redactingBus(redactor, [plainRenderer(out, opts), ...extra]), done: async () => {} };
   }
   const { ttyRenderer } = await import("./render/tty.js");
   const tty = ttyRenderer(out);
-  const details: string[] = [];
-  const collect: EventListener = (e: RunEvent) => {
-    if (opts.verbose && e.kind === "step" && e.detail) details.push(`${e.host} ${e.step}:\n${e.detail}`);
-  };
-  return {
-    emit: redactingBus(redactor, [tty.listener, collect, ...extra]),
-    async done() {
-      await tty.done();
-      for (const d of details) err(`${d}\n`);
-    },
-  };
+  return { emit: redactingBus(redactor, [tty.listener, ...extra]), done: () => tty.done() };
 }
 
 export function exitCodeFor(s: RunSummary): ExitCode {

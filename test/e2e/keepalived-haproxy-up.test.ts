@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,6 +140,54 @@ describe.runIf(dockerAvailable())(
       expect(await started(CPS)).toEqual(before);
       expect((await haprov(["plan", "-i", inv])).code).toBe(0);
     }, 120_000);
+
+    it("output is for people: a converged rerun is at most 15 lines, -v gives every skip its reason, no {{ anywhere, no join token left", async () => {
+      // the 3 control-plane nodes, as `haprov lab up` makes them (the worker is left out)
+      const three = ["--limit", "cp1,cp2,cp3"];
+      const plain = await haprov(["up", "-i", inv, "-y", ...three]);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stdout.trim().split("\n").length, plain.stdout).toBeLessThanOrEqual(15);
+
+      const verbose = await haprov(["up", "-i", inv, "-y", "-v", ...three]);
+      const skips = verbose.stdout.split("\n").filter((l) => /: skipped /.test(l));
+      expect(skips.length).toBeGreaterThan(10);
+      for (const l of skips) expect(l).toMatch(/: skipped .+?: [a-z0-9].* \(\d+ ms\)$/);
+      expect(verbose.stdout).toMatch(/\[init\] cp2: skipped kubeadm init: cp1 initialises the cluster/);
+      expect(verbose.stdout).toMatch(
+        /\[join control plane\] cp1: skipped pki ca\.key: cp1 initialised the cluster/,
+      );
+
+      const tty = (args: string[]) =>
+        execFileSync(
+          "script",
+          ["-qec", `stty cols 120 rows 40; node bin/haprov.js ${args.join(" ")}`, "/dev/null"],
+          {
+            encoding: "utf8",
+            env: { ...process.env, CI: "", TERM: "xterm" },
+          },
+        );
+      const outputs = [
+        plain.stdout,
+        verbose.stdout,
+        (await haprov(["up", "-i", inv, "-y", "--json"])).stdout,
+        (await haprov(["plan", "-i", inv])).stdout,
+        (await haprov(["plan", "-i", inv, "--json", "-v"])).stdout,
+        (await haprov(["render", "-i", inv])).stdout,
+        (await haprov(["render", "-i", inv, "--json"])).stdout,
+        (await haprov(["status", "-i", inv])).stdout,
+        (await haprov(["status", "-i", inv, "--json"])).stdout,
+        tty(["up", "-i", inv, "-y"]),
+        tty(["up", "-i", inv, "-y", "-v"]),
+        tty(["status", "-i", inv]),
+      ];
+      for (const o of outputs) {
+        expect(o.length).toBeGreaterThan(0);
+        expect(o).not.toContain("{{");
+      }
+      // each join had its own bootstrap token, deleted after it: only kubeadm init's own is left
+      const tokens = (await sh("cp1", "kubeadm token list")).split("\n").filter((l) => l.includes("expires"));
+      expect(tokens).toHaveLength(1);
+    }, 180_000);
 
     it("drift: plan names exactly what drifted, up fixes exactly that, and the VIP answers throughout", async () => {
       const [holder] = await holders();

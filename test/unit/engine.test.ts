@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { change, noop } from "../../src/core/action.js";
+import { change, noop, skip } from "../../src/core/action.js";
 import type { RunEvent } from "../../src/core/events.js";
 import type { HostSpec } from "../../src/core/host.js";
 import { Redactor } from "../../src/core/secret.js";
@@ -549,5 +549,71 @@ describe("engine", () => {
     );
     const { events } = await run(l, [phase("p", ["h1"], [consume])], { dryRun: true });
     expect(steps(events)[0]!.message).toMatch(/registered.token.*not known yet/);
+  });
+
+  it("an action can run on another host on this host's behalf; a value it registers is read by a later action", async () => {
+    const l = lab(["h1", "h2"]);
+    const join: BoundStep = planStep("join", (_f, ctx) =>
+      ctx.host.name === "h1"
+        ? noop("h1 makes the tokens")
+        : {
+            ...change("join with a token made on h1", [
+              { kind: "exec", on: "h1", command: "ECHO tok-for-h2", register: { name: "tok", secret: true } },
+              { kind: "exec", command: (scope) => `SET joined ${scope.registered.tok}` },
+            ]),
+            always: [{ kind: "exec", on: "h1", command: (scope) => `SET deleted ${scope.registered.tok}` }],
+          },
+    );
+    const { events, summary } = await run(l, [phase("p", ["h1", "h2"], [join])]);
+    expect(summary.failures).toEqual([]);
+    expect(l.hosts.get("h2")!.state.get("joined")).toBe("tok-for-h2");
+    expect(l.hosts.get("h1")!.state.get("deleted")).toBe("tok-for-h2");
+    expect(l.hosts.get("h1")!.commands.map((c) => c.cmd)).toEqual([
+      "ECHO tok-for-h2",
+      "SET deleted tok-for-h2",
+    ]);
+    // the token never reaches an event
+    expect(JSON.stringify(events)).not.toContain("tok-for-h2");
+  });
+
+  it("the clean-up actions run when the step's actions fail, and the first failure is reported", async () => {
+    const l = lab(["h1", "h2"]);
+    l.hosts.get("h2")!.failOn = /^FAIL/;
+    const join: BoundStep = planStep("join", (_f, ctx) =>
+      ctx.host.name === "h1"
+        ? noop("-")
+        : {
+            ...change("join", [
+              { kind: "exec", on: "h1", command: "ECHO tok", register: { name: "tok", secret: false } },
+              { kind: "exec", command: "FAIL join" },
+            ]),
+            always: [{ kind: "exec", on: "h1", command: "SET deleted yes" }],
+          },
+    );
+    const { summary } = await run(l, [phase("p", ["h1", "h2"], [join])]);
+    expect(summary.failures.map((f) => [f.host, f.message])).toEqual([
+      ["h2", expect.stringMatching(/FAIL join/)],
+    ]);
+    expect(l.hosts.get("h1")!.state.get("deleted")).toBe("yes");
+  });
+
+  it("plan shows an action on another host's behalf as a change and runs nothing anywhere", async () => {
+    const l = lab(["h1", "h2"]);
+    const join = planStep("join", () =>
+      change("join via h1", [{ kind: "exec", on: "h1", command: "SET x 1" }]),
+    );
+    const { events } = await run(l, [phase("p", ["h2"], [join])], { dryRun: true });
+    expect(steps(events).map((e) => [e.status, e.message])).toEqual([["changed", "would join via h1"]]);
+    expect([...l.hosts.values()].flatMap((h) => h.commands)).toEqual([]);
+  });
+
+  it("a step that does not apply is counted skipped, with its reason", async () => {
+    const l = lab(["h1"]);
+    const notHere = planStep("init", () => skip("h2 initialises the cluster"));
+    const { events, summary } = await run(l, [phase("p", ["h1"], [notHere])]);
+    expect(steps(events).map((e) => [e.status, e.message])).toEqual([
+      ["skipped", "h2 initialises the cluster"],
+    ]);
+    expect(summary.hosts.h1).toMatchObject({ ok: 0, skipped: 1 });
   });
 });

@@ -9,9 +9,12 @@ interface StepOutcome {
 }
 
 /**
- * listr2 tree (phase → host → step) on a terminal. The tree is built from the run's outline; each
- * step task waits for the engine's event about that step. Anything the engine never reports
- * (unreachable host, skipped phase) is settled when its phase or the run ends.
+ * listr2 tree on a terminal, built from the run's outline: phase → host, each host's line saying
+ * how its steps went (a finished phase folds into its one line), and the changes listed under the
+ * tree. Each host task waits for the engine's events about its steps. Anything the engine never
+ * reports (unreachable host, skipped phase) is settled when its phase or the run ends.
+ * A step-level tree cost listr2 17 s of CPU in redraws at a hundred tasks (3-node design A), so -v
+ * on a terminal prints the plain lines instead (cli/output.ts).
  */
 export function ttyRenderer(write: (s: string) => void): {
   listener: EventListener;
@@ -38,17 +41,23 @@ export function ttyRenderer(write: (s: string) => void): {
     }
   };
 
-  const stepTask = (phase: string, host: string, name: string, i: number): ListrTask => ({
-    title: name,
+  const changes: string[] = [];
+  /** One task per host, titled with how its steps went once they are all settled. */
+  const hostTask = (p: PhaseOutline, host: string): ListrTask => ({
+    title: host,
     task: async (_ctx, task) => {
-      const o = await pending.get(key(phase, host, i))!;
-      task.title = `${name} ${chalk.dim(o.message)}`;
-      if (o.status === "failed") throw new Error(`${name}: ${o.message}`);
-      if (o.status === "skipped") task.skip(`${name}: ${o.message}`);
-      if (o.status === "changed") task.title = `${chalk.yellow(name)} ${chalk.dim(o.message)}`;
+      const outcomes = await Promise.all(p.steps.map((_, i) => pending.get(key(p.name, host, i))!));
+      const n = (st: StepStatus) => outcomes.filter((o) => o.status === st).length;
+      const parts = [
+        n("changed") ? chalk.yellow(`${n("changed")} changed`) : "",
+        n("ok") ? `${n("ok")} ok` : "",
+        n("skipped") ? chalk.dim(`${n("skipped")} skipped`) : "",
+      ].filter(Boolean);
+      task.title = `${host} ${parts.join(", ")}`;
+      const failed = outcomes.find((o) => o.status === "failed");
+      if (failed) throw new Error(`${host}: ${failed.message}`);
     },
   });
-
   const listener: EventListener = (e: RunEvent) => {
     switch (e.kind) {
       case "run-start": {
@@ -65,14 +74,7 @@ export function ttyRenderer(write: (s: string) => void): {
           title: `${e.dryRun ? "plan " : ""}${p.name}`,
           task: (_ctx, task) =>
             task.newListr(
-              p.hosts.map((h) => ({
-                title: h,
-                task: (_c, t) =>
-                  t.newListr(
-                    p.steps.map((s, i) => stepTask(p.name, h, s, i)),
-                    { concurrent: false, exitOnError: true },
-                  ),
-              })),
+              p.hosts.map((h) => hostTask(p, h)),
               { concurrent: true, exitOnError: false },
             ),
         }));
@@ -80,11 +82,7 @@ export function ttyRenderer(write: (s: string) => void): {
           concurrent: false,
           exitOnError: false,
           renderer: "default",
-          rendererOptions: {
-            collapseSubtasks: false,
-            collapseSkips: false,
-            showErrorMessage: true,
-          },
+          rendererOptions: { collapseSubtasks: true, showErrorMessage: true },
         })
           .run()
           .catch(() => undefined);
@@ -110,6 +108,7 @@ export function ttyRenderer(write: (s: string) => void): {
         });
         return;
       case "step":
+        if (e.status === "changed") changes.push(`${e.host} [${e.phase}] ${e.step}: ${e.message}`);
         settle(key(e.phase, e.host, e.index), {
           status: e.status,
           message: e.message,
@@ -127,6 +126,7 @@ export function ttyRenderer(write: (s: string) => void): {
           message: e.summary.interrupted ? "interrupted" : "not run",
         });
         finished = list.then(() => {
+          for (const c of changes) write(`${chalk.yellow("~")} ${c}\n`);
           for (const [host, lines] of notes) for (const l of lines) write(`${host}: ${l}\n`);
           write(`${formatRecap(e.summary, true)}\n`);
         });
