@@ -39,14 +39,15 @@ export const port = z
 
 /**
  * A Linux interface name: 1–15 ASCII bytes (IFNAMSIZ is 16 with the NUL). The kernel also refuses
- * '/', ':' and whitespace; haprov allows only letters, digits, '_', '.' and '-', because the name
- * is written into keepalived.conf, where '#', '!', '{' and '}' change the meaning of a line.
+ * '/', ':' and whitespace; haprov allows only letters, digits, '_', '.' and '-', starting with a
+ * letter or digit, because the name is written into keepalived.conf, where '#', '!', '{' and '}'
+ * change the meaning of a line, and onto command lines, where a leading '-' reads as an option.
  */
 export const interfaceName = z
   .string({ error: "expected an interface name" })
-  .regex(/^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/, {
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/, {
     error:
-      "expected a Linux interface name: 1-15 characters of letters, digits, '_', '.' and '-' (e.g. eth0, ens192, bond0.100)",
+      "expected a Linux interface name: 1-15 characters of letters, digits, '_', '.' and '-', starting with a letter or digit (e.g. eth0, ens192, bond0.100)",
   });
 
 /** A POSIX login name as Debian's adduser and useradd accept it (no trailing '$'). */

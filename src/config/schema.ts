@@ -85,7 +85,7 @@ export const ClusterSettings = z.strictObject({
   vipPrefix: z.number().int().min(8).max(32).default(24).describe("Prefix length of the VIP"),
   interface: interfaceName
     .default("eth0")
-    .describe("Interface that carries the VIP / VRRP: 1-15 letters, digits, '_', '.', '-'"),
+    .describe("Interface that carries the VIP / VRRP: 1-15 letters, digits, '_', '.', '-' (not first)"),
   lbPort: port.default(8443).describe("Load-balancer frontend port (never 6443 on a control-plane node)"),
   apiServerPort: port.default(6443).describe("Port every kube-apiserver listens on"),
   kubernetesVersion: kubernetesVersion

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -358,6 +358,60 @@ describe.runIf(dockerAvailable())(
         }),
       ).toBe(true);
       expect(await get200(`${conf.clusters[0]!.cluster.server}/api/v1/nodes`)).toBe(false); // 401 without it
+    }, 300_000);
+
+    it("the most hostile values the schema allows run nothing: a VRRP password of shell metacharacters, a variable with $(…) in shell fields", async () => {
+      const evil = "$(touch /tmp/haprov-canary)";
+      const hostile = lab.inventory({
+        roles: {
+          cp1: "control-plane",
+          cp2: "control-plane",
+          cp3: "control-plane",
+          w1: "worker",
+          cp4: "control-plane",
+        },
+        cluster: 'vrrpPassword: "`;|&<>("',
+        extra: `vars:\n  evil: '${evil}'\n`,
+      });
+      const pb = join(out, "hostile.yaml");
+      writeFileSync(
+        pb,
+        readFileSync("playbooks/keepalived-haproxy.yaml", "utf8").replace(
+          /^ {2}- recipe: load balancer\n/m,
+          `  - name: hostile values
+    hosts: all
+    steps:
+      - name: a variable in a shell line
+        command:
+          run: "printf '%s' {{ vars.evil }} > /tmp/haprov-hostile"
+          unless: "[ \\"$(cat /tmp/haprov-hostile 2>/dev/null)\\" = {{ vars.evil }} ]"
+      - name: a variable in a file
+        file: { path: /tmp/haprov-hostile.txt, content: "{{ vars.evil }}\\n" }
+  - recipe: load balancer
+`,
+        ),
+      );
+      const prober = startProber(vipUrl);
+      const r = await haprov(["up", "-i", hostile, "--playbook", pb, "-y", "--json"]);
+      await new Promise((res) => setTimeout(res, 1000));
+      await prober.stop();
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(prober.failed()).toBe(0);
+      const all = [...CPS, "cp4", "w1"];
+      for (const h of all) {
+        expect(await sh(h, "test -e /tmp/haprov-canary && echo RAN || echo clean")).toBe("clean");
+        expect(await sh(h, "cat /tmp/haprov-hostile")).toBe(evil);
+        expect(await sh(h, "cat /tmp/haprov-hostile.txt")).toBe(evil);
+      }
+      for (const h of [...CPS, "cp4"]) {
+        expect(await sh(h, "sed -n 's/^ *auth_pass *//p' /etc/keepalived/keepalived.conf")).toBe("`;|&<>(");
+        const ka = await lab.exec(h, "keepalived -t -f /etc/keepalived/keepalived.conf 2>&1 >/dev/null");
+        expect([ka.exitCode, ka.output]).toEqual([0, ""]);
+      }
+      expect(await holders([...CPS, "cp4"])).toHaveLength(1);
+      expect(r.stdout + r.stderr).not.toContain("`;|&<>(");
+      const again = await haprov(["up", "-i", hostile, "--playbook", pb, "-y", "--json"]);
+      expect(changes(again.stdout)).toEqual([]);
     }, 300_000);
   },
 );

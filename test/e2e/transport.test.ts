@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { NodeSSH } from "node-ssh";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,6 +108,45 @@ describe.runIf(sshdAvailable())("SSH transport against a real sshd", () => {
   it("refuses a user whose sudo needs a password when none was given", async () => {
     await expect(pool().connect(host(PW_USER))).rejects.toThrow(AuthFailedError);
     await expect(pool().connect(host(PW_USER))).rejects.toThrow(/needs a password for sudo/);
+  });
+
+  it("atomic upload: a second SSH client reading the file all along sees the old or the new bytes, never a mix", async () => {
+    // node-ssh (promises over ssh2) as an independent reader on its own connection.
+    const reader = new NodeSSH();
+    await reader.connect({
+      host: "127.0.0.1",
+      port: sshd.port,
+      username: "root",
+      privateKeyPath: sshd.clientKey,
+      hostVerifier: (key: Buffer) => sshd.knownHosts().includes(key.toString("base64")),
+    });
+    const dir = mkdtempSync(join(tmpdir(), "haprov-atomic-"));
+    const live = join(dir, "big.cfg");
+    const oldBody = "o".repeat(2 * 1024 * 1024);
+    const newBody = "n".repeat(2 * 1024 * 1024);
+    writeFileSync(live, oldBody);
+    const sums = new Set([oldBody, newBody].map((b) => createHash("sha256").update(b).digest("hex")));
+    const seen: string[] = [];
+    let writing = true;
+    const readLoop = (async () => {
+      while (writing) {
+        const r = await reader.execCommand(`sha256sum < ${live} | cut -c1-64`);
+        seen.push(r.stdout.trim());
+      }
+    })();
+    const c = await pool().connect(host());
+    for (let i = 0; i < 3; i++)
+      await c.writeFileAtomic(live, Buffer.from(i % 2 ? oldBody : newBody), {
+        mode: "0644",
+        owner: "root",
+        group: "root",
+      });
+    writing = false;
+    await readLoop;
+    await c.close();
+    reader.dispose();
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.filter((h) => !sums.has(h))).toEqual([]);
   });
 
   it("atomic upload: content, mode and owner; a failed validation leaves the live file; no temp file remains", async () => {

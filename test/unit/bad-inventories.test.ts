@@ -189,6 +189,12 @@ const ROWS: Row[] = [
     /1-15 characters/,
   ],
   ["interface ..", cluster('interface: @@".."') + HOSTS, "cluster.interface", /interface name/],
+  [
+    "interface that reads as an option",
+    cluster('interface: @@"-rf"') + HOSTS,
+    "cluster.interface",
+    /starting with a letter or digit/,
+  ],
   ["interface with /", cluster("interface: @@eth/0") + HOSTS, "cluster.interface", /interface name/],
   ["interface with a space", cluster('interface: @@"eth 0"') + HOSTS, "cluster.interface", /interface name/],
   ["interface with #", cluster('interface: @@"eth0#x"') + HOSTS, "cluster.interface", /interface name/],

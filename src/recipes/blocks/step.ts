@@ -37,8 +37,11 @@ export function typedStep<P>(input: RecipeInput, s: TypedStep<P>): BoundStep {
       const v = hostView(input, ctx);
       const verdict = ifKnown(() => applies(v) ?? "");
       if (verdict) return []; // does not apply here
-      // Applies, or not decided yet: ask now what can be asked (the run's first read covers it).
-      const params = ifKnown(() => s.params(v));
+      // Applies, or not decided yet: ask now what can be asked, so the run's first read covers it.
+      // A run value not known yet (a secret a gather brings) rarely changes what is read (a path):
+      // ask with an empty stand-in; if the question does differ, its answer is simply not used
+      // (facts are matched by their key) and the phase asks the right one.
+      const params = ifKnown(() => s.params(v)) ?? standIn(() => s.params(withoutValues(v)));
       return params === undefined ? [] : s.type.facts(params, literal(ctx));
     },
     plan(facts, ctx) {
@@ -54,6 +57,23 @@ export function typedStep<P>(input: RecipeInput, s: TypedStep<P>): BoundStep {
       return s.type.files?.(s.params(v), literal(ctx)) ?? [];
     },
   };
+}
+
+/** The view with every run value empty, for the questions a step asks before the values exist. */
+const withoutValues = (v: HostView): HostView => ({
+  ...v,
+  get: () => "",
+  own: () => "",
+  answers: () => ({}),
+});
+
+/** fn's result, or undefined when it cannot be made from stand-in values (the phase asks later). */
+function standIn<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 /** `typedStep` for one recipe input: `const step = stepsOf(input); step({ … })`. */
