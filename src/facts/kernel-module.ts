@@ -15,14 +15,13 @@ const FEATURE_PROBES: Record<string, string> = {
 };
 
 export function kernelModule(name: string): Fact<ModuleState> {
-  const n = quote(name);
   const probe = FEATURE_PROBES[name];
   return {
     key: `kmod:${name}`,
     script: [
-      `if grep -q "^${name.replaceAll("-", "_")} " /proc/modules; then echo loaded;`,
-      `elif grep -qs "/${name}.ko" "/lib/modules/$(uname -r)/modules.builtin"; then echo builtin;`,
-      `elif [ -d /sys/module/${n} ] && [ ! -e /sys/module/${n}/initstate ]; then echo builtin;`,
+      `if grep -q ${quote(`^${name.replaceAll("-", "_")} `)} /proc/modules; then echo loaded;`,
+      `elif grep -qsF ${quote(`/${name}.ko`)} "/lib/modules/$(uname -r)/modules.builtin"; then echo builtin;`,
+      `elif [ -d ${quote(`/sys/module/${name}`)} ] && [ ! -e ${quote(`/sys/module/${name}/initstate`)} ]; then echo builtin;`,
       probe ? `elif [ -e ${quote(probe)} ]; then echo builtin;` : "",
       "else echo absent; fi",
     ].join(" "),

@@ -135,3 +135,38 @@ describe("editor support", () => {
       );
   });
 });
+
+describe("small things a new user hits", () => {
+  it("--version and -V print the version; a missing inventory says 'no such file'", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = spawnSync(process.execPath, ["bin/haprov.js", flag], { encoding: "utf8" });
+      expect([r.status, r.stdout]).toEqual([0, expect.stringMatching(/^haprov \d+\.\d+\.\d+ \(node v/)]);
+    }
+    const r = await cli(["validate", "-i", join(dir, "nope.yaml")]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`no such inventory file: ${join(dir, "nope.yaml")}`);
+    expect(r.stderr).not.toContain("ENOENT");
+  });
+
+  it("a reader that closes the pipe early ends haprov quietly", () => {
+    const f = inventory(GOOD);
+    const r = spawnSync(
+      "sh",
+      ["-c", `node bin/haprov.js render -i ${f} | head -n 1; echo "rc=\${PIPESTATUS:-$?}"`],
+      {
+        encoding: "utf8",
+        env: { ...process.env, T_VRRP: "Zq8%pw77" },
+      },
+    );
+    expect(r.stdout.split("\n")[0]).toMatch(/^### a: /);
+    expect(r.stderr).toBe("");
+  });
+
+  it("render works offline without a VRRP password: the one the first run generates shows as a placeholder", async () => {
+    const r = await cli(["render", "-i", inventory(GOOD.replace(', vrrpPassword: "${T_VRRP}"', ""))]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      "        auth_pass <generated on the first run, then read back from the hosts>\n",
+    );
+  });
+});
