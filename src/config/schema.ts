@@ -76,7 +76,43 @@ export const SshSettings = z.strictObject({
     .describe("Jump host: connections to every host are forwarded through it"),
 });
 
-export const ClusterSettings = z.strictObject({
+/** The load balancer's port when the inventory gives none: where the LB runs decides (REFERENCE.md). */
+export const DEFAULT_LB_PORT: Record<HaMode, number> = {
+  "keepalived-haproxy": 8443, // beside kube-apiserver on the control-plane nodes
+  "haproxy-pair": 6443, // dedicated hosts: no API server there
+  "kube-vip": 6443, // the VIP lands on an API server's own port
+  pacemaker: 8443,
+  "etcd-local-proxy": 7443, // the local proxy on every node
+};
+
+export const LbPairSettings = z.strictObject({
+  weight: z
+    .number({ error: "expected a whole number 1-253" })
+    .int({ error: "expected a whole number 1-253" })
+    .min(1, { error: "expected a whole number 1-253" })
+    .max(253, { error: "expected a whole number 1-253" })
+    .optional()
+    .describe(
+      "Priority an LB host loses while its haproxy check fails (default: the number of LB hosts, at least 2); every gap between LB priorities must be smaller",
+    ),
+  trackProcess: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Also track the haproxy process (vrrp_track_process): failover within tens of ms when it dies. Needs the kernel's proc connector, which only the host's own network namespace has: not inside containers",
+    ),
+  preemptDelay: z
+    .number({ error: "expected seconds 1-3600" })
+    .int({ error: "expected whole seconds" })
+    .min(1, { error: "expected seconds 1-3600" })
+    .max(3600, { error: "expected seconds 1-3600" })
+    .optional()
+    .describe(
+      "Seconds a recovered primary waits before taking the VIP back (every LB then starts as BACKUP); without it, it takes it back at once",
+    ),
+});
+
+export const ClusterFields = z.strictObject({
   name: name.describe("Cluster name; also names lab resources"),
   mode: z
     .enum(HA_MODES, { error: `expected one of: ${HA_MODES.join(", ")}` })
@@ -86,7 +122,11 @@ export const ClusterSettings = z.strictObject({
   interface: interfaceName
     .default("eth0")
     .describe("Interface that carries the VIP / VRRP: 1-15 letters, digits, '_', '.', '-' (not first)"),
-  lbPort: port.default(8443).describe("Load-balancer frontend port (never 6443 on a control-plane node)"),
+  lbPort: port
+    .optional()
+    .describe(
+      "Load-balancer frontend port; default 8443 where it runs on control-plane nodes (keepalived-haproxy, pacemaker), 6443 for haproxy-pair and kube-vip, 7443 for etcd-local-proxy's local proxy",
+    ),
   apiServerPort: port.default(6443).describe("Port every kube-apiserver listens on"),
   kubernetesVersion: kubernetesVersion
     .default("v1.31.0")
@@ -113,7 +153,13 @@ export const ClusterSettings = z.strictObject({
     .default("default")
     .describe("fast: VRRPv3, 0.3 s adverts (~1 s failover) and NO VRRP authentication"),
   strict: z.boolean().default(false).describe("Turn quorum warnings into errors"),
+  lbPair: LbPairSettings.prefault({}).describe("haproxy-pair: how the LB hosts hand the VIP over"),
 });
+
+export const ClusterSettings = ClusterFields.transform((c) => ({
+  ...c,
+  lbPort: c.lbPort ?? DEFAULT_LB_PORT[c.mode],
+}));
 
 export const HostEntry = z.strictObject({
   name: name.describe("Host name (a DNS label); becomes the Kubernetes node name"),

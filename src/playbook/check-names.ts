@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ClusterSettings, type Inventory } from "../config/schema.js";
+import { ClusterFields, type Inventory } from "../config/schema.js";
 import { formatPath } from "../config/yaml-source.js";
 import type { InputIssue } from "../core/errors.js";
 import { VALUE_REF } from "../core/interpolate.js";
@@ -37,7 +37,7 @@ export function checkNames(
     const known = (set: Set<string>) => (set.size ? ` (known here: ${[...set].sort().join(", ")})` : "");
     switch (root) {
       case "cluster":
-        return name !== undefined && name in ClusterSettings.shape && rest.length === 0
+        return name !== undefined && name in ClusterFields.shape && rest.length === 0
           ? undefined
           : `cluster has no field "${[name, ...rest].join(".")}"`;
       case "host":
@@ -132,7 +132,7 @@ function enumMismatch(condition: string): string | undefined {
 }
 
 function enumOptions(field: string): string[] | undefined {
-  let s = (ClusterSettings.shape as Record<string, z.ZodType>)[field] as
+  let s = (ClusterFields.shape as Record<string, z.ZodType>)[field] as
     { _zod: { def: { type: string; innerType?: unknown; entries?: Record<string, string> } } } | undefined;
   while (s && s._zod.def.type !== "enum") s = s._zod.def.innerType as typeof s;
   return s?._zod.def.entries ? Object.values(s._zod.def.entries) : undefined;

@@ -1,7 +1,8 @@
 import type { HaMode } from "../config/schema.js";
 import { designA } from "./keepalived-haproxy/index.js";
 import type { Recipe } from "./recipe.js";
-import { designB, designC, designD, designE } from "./pending.js";
+import { designB } from "./haproxy-pair/index.js";
+import { designC, designD, designE } from "./pending.js";
 
 export type { Recipe } from "./recipe.js";
 

@@ -1,6 +1,6 @@
 import type { Role } from "../core/host.js";
 import type { Recipe } from "./recipe.js";
-import { priorityRules, vipEndpoint, vipRules } from "./vip/rules.js";
+import { vipEndpoint, vipRules } from "./vip/rules.js";
 
 /**
  * The modes whose phases are not written yet: their inventory rules, endpoint and lab topology
@@ -15,34 +15,6 @@ const vipLines = (vip: { address: string; prefix: number }, lbPort: number) => [
   "interface: eth0",
   `lbPort: ${lbPort}`,
 ];
-
-export const designB: Recipe = {
-  mode: "haproxy-pair",
-  title: "an active/standby haproxy pair on dedicated hosts tied by keepalived (not written yet)",
-  values: [],
-  rules(inv) {
-    const lbs = inv.hosts.filter((h) => h.roles.includes("lb"));
-    return [
-      ...vipRules(inv, "lb"),
-      ...priorityRules(inv, "lb"),
-      ...(lbs.length < 2
-        ? [
-            {
-              path: ["hosts"],
-              message: `mode haproxy-pair needs at least 2 hosts with role "lb", found ${lbs.length}`,
-              severity: "error" as const,
-            },
-          ]
-        : []),
-    ];
-  },
-  endpoint: vipEndpoint,
-  operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancers' port" }),
-  lab: {
-    hosts: (n) => [{ name: "lb1", roles: ["lb"] }, { name: "lb2", roles: ["lb"] }, ...cps(n)],
-    cluster: (vip) => [...vipLines(vip, 6443), "virtualRouterId: 51"],
-  },
-};
 
 export const designC: Recipe = {
   mode: "kube-vip",

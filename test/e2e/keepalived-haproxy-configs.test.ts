@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCheckScript } from "../../src/recipes/keepalived-haproxy/check-script.js";
-import { renderHaproxyCfg } from "../../src/recipes/keepalived-haproxy/haproxy-cfg.js";
-import {
-  renderKeepalivedConf,
-  type KeepalivedInput,
-} from "../../src/recipes/keepalived-haproxy/keepalived-conf.js";
+import { renderHaproxyCfg } from "../../src/recipes/vip/haproxy-cfg.js";
+import { renderKeepalivedConf, type KeepalivedInput } from "../../src/recipes/vip/keepalived-conf.js";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
 
 /**

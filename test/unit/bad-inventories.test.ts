@@ -30,7 +30,14 @@ const ssh = (...lines: string[]) => `ssh:\n${lines.map((l) => `  ${l}\n`).join("
 const pair = (...extra: string[]) =>
   `cluster:\n  name: lab\n  mode: haproxy-pair\n  vip: 10.0.0.100\n${extra.map((l) => `  ${l}\n`).join("")}hosts:\n  - { name: lb1, address: 10.0.0.21, roles: [lb] }\n  - { name: lb2, address: 10.0.0.22, roles: [lb] }\n${CP}`;
 
-type Row = [name: string, yaml: string, path: string, message: RegExp, env?: Record<string, string>];
+/** env: variables set for the row; lineOnly: the column depends on the engine (Node's stack depth). */
+type Row = [
+  name: string,
+  yaml: string,
+  path: string,
+  message: RegExp,
+  opts?: { env?: Record<string, string>; lineOnly?: boolean },
+];
 
 const ROWS: Row[] = [
   // --- structure and unknown keys
@@ -92,6 +99,8 @@ const ROWS: Row[] = [
     `cluster: ${"[".repeat(821)}@@${"[".repeat(19_179)}${"]".repeat(20_000)}\n`,
     "cluster" + "[0]".repeat(32),
     /nested too deeply/,
+    // where the YAML parser runs out of stack depends on Node's stack size
+    { lineOnly: true },
   ],
   [
     "40 levels of block nesting",
@@ -123,14 +132,14 @@ const ROWS: Row[] = [
     cluster("interface: @@${T_IFACE}") + HOSTS,
     "cluster.interface",
     /interface name/,
-    { T_IFACE: "eth0\ntouch /tmp/x" },
+    { env: { T_IFACE: "eth0\ntouch /tmp/x" } },
   ],
   [
     "env value with $(…) into a user",
     `${C}${ssh("user: @@${T_USER}")}${HOSTS}`,
     "ssh.user",
     /POSIX user name/,
-    { T_USER: "root$(id)" },
+    { env: { T_USER: "root$(id)" } },
   ],
   // --- names
   [
@@ -424,6 +433,30 @@ const ROWS: Row[] = [
   ["API server port 22", cluster("apiServerPort: @@22") + HOSTS, "cluster.apiServerPort", /taken by sshd/],
   ["API server port 10250", cluster("apiServerPort: @@10250") + HOSTS, "cluster.apiServerPort", /kubelet/],
   ["haproxy-pair LB port 2379", pair("lbPort: @@2379"), "cluster.lbPort", /etcd/],
+  [
+    "LB priorities farther apart than the weight a failing LB loses",
+    `cluster:\n  name: lab\n  mode: haproxy-pair\n  vip: 10.0.0.100\nhosts:\n  - { name: lb1, address: 10.0.0.21, roles: [lb], priority: @@110 }\n  - { name: lb2, address: 10.0.0.22, roles: [lb], priority: 100 }\n${CP}`,
+    "hosts[0].priority",
+    /differ by 10, not less than the weight 2 .*keepalived#2599/,
+  ],
+  [
+    "a weight too small for three LBs",
+    `cluster:\n  name: lab\n  mode: haproxy-pair\n  vip: 10.0.0.100\n  lbPair: { weight: @@1 }\nhosts:\n  - { name: lb1, address: 10.0.0.21, roles: [lb] }\n  - { name: lb2, address: 10.0.0.22, roles: [lb] }\n  - { name: lb3, address: 10.0.0.23, roles: [lb] }\n${CP}`,
+    "cluster.lbPair.weight",
+    /differ by 2, not less than the weight 1/,
+  ],
+  [
+    "an LB that is also a control-plane node on the API server's port",
+    `cluster:\n  name: lab\n  mode: haproxy-pair\n  vip: 10.0.0.100\nhosts:\n  - { name: lb1, address: 10.0.0.21, roles: @@[lb, control-plane] }\n  - { name: lb2, address: 10.0.0.22, roles: [lb] }\n${CP}`,
+    "hosts[0].roles",
+    /both bind port 6443/,
+  ],
+  [
+    "preempt delay of 0",
+    pair("lbPair: { preemptDelay: @@0 }"),
+    "cluster.lbPair.preemptDelay",
+    /seconds 1-3600/,
+  ],
   // --- VRRP
   [
     "VRRP password longer than 8",
@@ -565,14 +598,14 @@ const ROWS: Row[] = [
     `${C}${ssh("password: @@${T_PW}")}${HOSTS}`,
     "ssh.password",
     /at least 6 characters/,
-    { T_PW: "abc" },
+    { env: { T_PW: "abc" } },
   ],
   [
     "ssh password with a newline",
     `${C}${ssh("password: @@${T_PW}")}${HOSTS}`,
     "ssh.password",
     /control characters/,
-    { T_PW: "secret\nline" },
+    { env: { T_PW: "secret\nline" } },
   ],
   [
     "identity file with a newline",
@@ -652,8 +685,8 @@ describe("bad inventories", () => {
     expect(new Set(ROWS.map((r) => r[0])).size).toBe(ROWS.length);
   });
 
-  it.each(ROWS)("refuses: %s", async (_name, yaml, path, message, env) => {
-    const { r, ms, file, line, col } = await run(yaml, env);
+  it.each(ROWS)("refuses: %s", async (_name, yaml, path, message, opts) => {
+    const { r, ms, file, line, col } = await run(yaml, opts?.env);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(ms).toBeLessThan(1000);
     const events = r.stdout
@@ -662,7 +695,11 @@ describe("bad inventories", () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const hit = events.find((e) => e.event === "error" && e.path === path && message.test(String(e.message)));
     expect(hit, JSON.stringify(events, null, 1)).toBeDefined();
-    expect([hit!.file, hit!.line, hit!.column]).toEqual([file, line, col]);
+    expect([hit!.file, hit!.line, opts?.lineOnly ? "any" : hit!.column]).toEqual([
+      file,
+      line,
+      opts?.lineOnly ? "any" : col,
+    ]);
     expect(r.stderr).toBe("");
   });
 });

@@ -19,7 +19,7 @@ import {
 import { renderInitConfig, renderJoinConfig } from "../../src/recipes/kubeadm/config.js";
 import { renderFlannel } from "../../src/recipes/kubeadm/flannel.js";
 import { caCertHash, clusterShape, nodeOf } from "../../src/recipes/kubeadm/init.js";
-import { lbProblems, lbStatusFact, type LbStatus } from "../../src/recipes/keepalived-haproxy/status.js";
+import { lbProblems, lbStatusFact, type LbStatus } from "../../src/recipes/vip/status.js";
 
 const spec = (
   name: string,

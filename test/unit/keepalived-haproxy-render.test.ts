@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderCheckScript } from "../../src/recipes/keepalived-haproxy/check-script.js";
-import { renderHaproxyCfg } from "../../src/recipes/keepalived-haproxy/haproxy-cfg.js";
-import {
-  renderKeepalivedConf,
-  type KeepalivedInput,
-} from "../../src/recipes/keepalived-haproxy/keepalived-conf.js";
+import { renderHaproxyCfg } from "../../src/recipes/vip/haproxy-cfg.js";
+import { renderKeepalivedConf, type KeepalivedInput } from "../../src/recipes/vip/keepalived-conf.js";
 
 const ka: KeepalivedInput = {
   routerId: "cp1",

@@ -1,29 +1,18 @@
 import type { Inventory } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
-import { sh } from "../../core/quote.js";
-import { runKey } from "../../core/run-key.js";
-import { fileStep } from "../../steps/file.js";
-import { packageStep } from "../../steps/package.js";
-import { serviceStep } from "../../steps/service.js";
-import { sysctlStep } from "../../steps/sysctl.js";
-import { managedFile } from "../blocks/files.js";
-import { gatherInto, phase, serviceHandler } from "../blocks/phase.js";
-import { stepsOf } from "../blocks/step.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
 import type { Recipe } from "../recipe.js";
-import { holdsVip, tcpOpen, VIP_HOLDER, vipGatePhase } from "../vip/gate.js";
+import { VIP_HOLDER, vipGatePhase } from "../vip/gate.js";
+import { HAPROXY_STATS_PORT, loadBalancerPhase, VRRP_PASSWORD, vrrpPasswordOf } from "../vip/lb-phase.js";
 import { priorityRules, vipEndpoint, vipRules } from "../vip/rules.js";
 import { renderCheckScript } from "./check-script.js";
-import { renderHaproxyCfg } from "./haproxy-cfg.js";
-import { renderKeepalivedConf } from "./keepalived-conf.js";
-import { lbStatus } from "./status.js";
+import { renderHaproxyCfg } from "../vip/haproxy-cfg.js";
+import { renderKeepalivedConf } from "../vip/keepalived-conf.js";
+import { vipStatus } from "../vip/status.js";
 
-/** haproxy's loopback stats page and health endpoint (`/healthz` answers while haproxy runs). */
-export const HAPROXY_STATS_PORT = 8404;
 export const CHECK_SCRIPT_PATH = "/etc/keepalived/check_apiserver.sh";
-export const VRRP_PASSWORD = runKey("vrrpPassword", "the VRRP password the cluster uses", { secret: true });
 
 /**
  * VRRP priorities: a host's `priority` when the inventory gives one, otherwise 150, 149, … in
@@ -76,7 +65,6 @@ export function checkScriptFor(v: Pick<HostView, "host" | "inventory">): string 
 export function keepalivedConfFor(v: HostView): string {
   const cps = byRole(v.hosts, "control-plane");
   const c = v.inventory.cluster;
-  const password = c.vrrpProfile === "fast" ? "" : (c.vrrpPassword ?? v.get(VRRP_PASSWORD));
   return renderKeepalivedConf({
     routerId: v.host.name,
     interface: v.host.interface,
@@ -86,100 +74,9 @@ export function keepalivedConfFor(v: HostView): string {
     peers: cps.filter((h) => h.name !== v.host.name).map((h) => h.address),
     vip: vipOf(v.inventory),
     vipPrefix: c.vipPrefix,
-    password,
+    password: vrrpPasswordOf(v),
     checkScript: CHECK_SCRIPT_PATH,
     profile: c.vrrpProfile,
-  });
-}
-
-/**
- * keepalived + haproxy on every control-plane node (REFERENCE.md §1.1): haproxy validated with
- * `haproxy -c` before it replaces the live config, the check script before keepalived.conf,
- * keepalived.conf validated with `keepalived -t` (any stderr fails it too). Reloads roll one host
- * at a time, the VIP holder last, each healthy again before the next.
- */
-function loadBalancerPhase(input: RecipeInput) {
-  const step = stepsOf(input);
-  const endpoint = designA.endpoint(input.inventory);
-  return phase(input, {
-    name: "load balancer",
-    hosts: byRole(input.hosts, "control-plane"),
-    requires: "any",
-    gather: [
-      // The VRRP password the cluster already uses, so a rerun keeps it; the first run makes one
-      // up. It lives in keepalived.conf (0640 root) and in memory, never on the operator's disk.
-      gatherInto(
-        VRRP_PASSWORD,
-        () =>
-          sh`sed -n 's/^[[:space:]]*auth_pass[[:space:]]*//p' /etc/keepalived/keepalived.conf 2>/dev/null | head -n 1`,
-        { generate: { length: 8 } },
-      ),
-    ],
-    steps: [
-      step({
-        name: "keepalived and haproxy packages",
-        type: packageStep,
-        params: () => ({ names: ["keepalived", "haproxy"] }),
-      }),
-      step({
-        name: "VIP sysctls",
-        type: sysctlStep,
-        params: () => ({ file: "99-haprov-vip.conf", values: { "net.ipv4.ip_nonlocal_bind": "1" } }),
-      }),
-      step({
-        name: "haproxy.cfg",
-        type: fileStep,
-        notify: ["reload haproxy"],
-        params: (v) =>
-          managedFile("/etc/haproxy/haproxy.cfg", haproxyCfgFor(v), { validate: "haproxy -c -q -f %s" }),
-      }),
-      step({
-        name: "haproxy running",
-        type: serviceStep,
-        params: () => ({ name: "haproxy", enabled: true, state: "started" }),
-      }),
-      // The script first: keepalived silently disables a missing or insecure one (§1.5 pitfall 2).
-      step({
-        name: "check_apiserver.sh",
-        type: fileStep,
-        params: (v) => managedFile(CHECK_SCRIPT_PATH, checkScriptFor(v), { mode: "0755" }),
-      }),
-      step({
-        name: "keepalived.conf",
-        type: fileStep,
-        notify: ["reload keepalived"],
-        params: (v) =>
-          managedFile("/etc/keepalived/keepalived.conf", keepalivedConfFor(v), {
-            mode: "0640",
-            secret: true,
-            // keepalived -t exits 0 on several mistakes and only warns: any stderr output fails too.
-            validate: { command: "keepalived -t -f %s", failOnStderr: true },
-          }),
-      }),
-      step({
-        name: "keepalived running",
-        type: serviceStep,
-        params: () => ({ name: "keepalived", enabled: true, state: "started" }),
-      }),
-    ],
-    handlers: [
-      serviceHandler({
-        name: "reload haproxy",
-        unit: "haproxy",
-        action: "reload",
-        serial: true,
-        healthy: () =>
-          sh`curl -sf --max-time 2 -o /dev/null ${`http://127.0.0.1:${HAPROXY_STATS_PORT}/healthz`}`,
-      }),
-      serviceHandler({
-        name: "reload keepalived",
-        unit: "keepalived",
-        action: "reload",
-        serial: true,
-        healthy: () => tcpOpen(endpoint),
-      }),
-    ],
-    rollLast: () => holdsVip(vipOf(input.inventory)),
   });
 }
 
@@ -202,7 +99,17 @@ export const designA: Recipe = {
     const endpoint = designA.endpoint(input.inventory);
     const cps = byRole(input.hosts, "control-plane");
     return kubeadmPhases(input, kubeadmOptions(input), {
-      lb: [loadBalancerPhase(input), vipGatePhase(input, cps, endpoint, "control-plane node")],
+      lb: [
+        loadBalancerPhase(input, {
+          hosts: cps,
+          endpoint,
+          haproxyCfg: haproxyCfgFor,
+          checkScript: { path: CHECK_SCRIPT_PATH, render: checkScriptFor },
+          keepalivedConf: keepalivedConfFor,
+          nonlocalBind: true,
+        }),
+        vipGatePhase(input, cps, endpoint, "control-plane node"),
+      ],
     });
   },
   rules: (inv) => [
@@ -220,7 +127,7 @@ export const designA: Recipe = {
   ],
   endpoint: vipEndpoint,
   operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancer's port" }),
-  status: lbStatus,
+  status: vipStatus("control-plane"),
   lab: {
     hosts: (n) => Array.from({ length: n }, (_, i) => ({ name: `cp${i + 1}`, roles: ["control-plane"] })),
     cluster: (vip) => [

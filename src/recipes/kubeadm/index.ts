@@ -16,11 +16,13 @@ export function kubeadmPhases(
   o: KubeadmOptions,
   mode: { lb: CompiledPhase[]; beforeInit?: Parameters<typeof initPhase>[2] },
 ): CompiledPhase[] {
+  // The Kubernetes nodes: hosts that are only load balancers (or only etcd) run none of this.
+  const nodes = input.hosts.filter((h) => h.roles.includes("control-plane") || h.roles.includes("worker"));
   return [
-    prerequisitesPhase(input),
+    prerequisitesPhase(input, nodes),
     ...mode.lb,
     initPhase(input, o, mode.beforeInit),
-    joinTokenPhase(input),
+    joinTokenPhase(input, nodes),
     joinControlPlanePhase(input, o),
     joinWorkersPhase(input, o),
   ];

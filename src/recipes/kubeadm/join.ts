@@ -1,4 +1,5 @@
 import { dirname } from "node:path";
+import type { HostSpec } from "../../core/host.js";
 import { change, noop, skip, type Action } from "../../core/action.js";
 import { fragment, sh } from "../../core/quote.js";
 import { valueOf } from "../../core/run-key.js";
@@ -41,7 +42,7 @@ const unjoinedGather = gatherInto(UNJOINED, (ctx) => sh`test -f ${KUBELET_CONF} 
  * certificate key (the uploaded certificates expire after two hours, §0.3) — only when some
  * control-plane node still has to join.
  */
-export function joinTokenPhase(input: RecipeInput) {
+export function joinTokenPhase(input: RecipeInput, nodes: HostSpec[]) {
   const step = stepsOf(input);
   const cps = byRole(input.hosts, "control-plane").map((h) => h.name);
   const cpToJoin = when((v) => {
@@ -53,7 +54,7 @@ export function joinTokenPhase(input: RecipeInput) {
   );
   return phase(input, {
     name: "join token",
-    hosts: input.hosts,
+    hosts: nodes,
     gather: [
       unjoinedGather,
       gatherInto(CA_CERT, () => sh`${fragment(INITIALISED)} && base64 -w0 /etc/kubernetes/pki/ca.crt`),

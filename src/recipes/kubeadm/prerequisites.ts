@@ -1,3 +1,4 @@
+import type { HostSpec } from "../../core/host.js";
 import { commandStep } from "../../steps/command.js";
 import { kernelModuleStep } from "../../steps/kernel-module.js";
 import { packageStep } from "../../steps/package.js";
@@ -7,11 +8,11 @@ import { stepsOf } from "../blocks/step.js";
 import type { RecipeInput } from "../blocks/view.js";
 
 /** Host prerequisites of every kubeadm node (REFERENCE.md §0.2). */
-export function prerequisitesPhase(input: RecipeInput) {
+export function prerequisitesPhase(input: RecipeInput, nodes: HostSpec[]) {
   const step = stepsOf(input);
   return phase(input, {
     name: "prerequisites",
-    hosts: input.hosts,
+    hosts: nodes,
     requires: "any",
     steps: [
       step({

@@ -1,6 +1,7 @@
 /**
- * /etc/haproxy/haproxy.cfg for design A (REFERENCE.md §1.1): a TCP frontend on the LB port in front
- * of every control-plane node's API server, health-checked with GET /healthz over TLS.
+ * /etc/haproxy/haproxy.cfg for the haproxy designs (REFERENCE.md §1.1, §2.1): a TCP frontend on the
+ * LB port in front of every control-plane node's API server, health-checked over TLS (design A with
+ * GET /healthz, the LB pair with GET /readyz, §0.3).
  * Identical bytes on every node and on every run (no timestamps), so reruns never restart haproxy.
  */
 export interface HaproxyInput {
@@ -9,6 +10,8 @@ export interface HaproxyInput {
   backends: { name: string; address: string }[];
   /** Loopback stats/health endpoint (`/healthz` answers 200 while haproxy runs). */
   statsPort: number;
+  /** The API servers' health path (default /healthz). */
+  healthPath?: string;
 }
 
 export function renderHaproxyCfg(i: HaproxyInput): string {
@@ -40,7 +43,7 @@ frontend k8s_api
 
 backend k8s_api
     balance roundrobin
-    option httpchk GET /healthz
+    option httpchk GET ${i.healthPath ?? "/healthz"}
     http-check expect status 200
     # Down after two failed checks ~1 s apart at worst (a check's connect waits min(inter, timeout
     # connect)), so a killed node leaves the rotation before or as the VIP moves (REFERENCE.md §6.4).
