@@ -76,7 +76,18 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
   issues.push(...(await checkKnownHosts(inventory, files[0]!, locate)));
   if (issues.some((i) => i.severity === "error")) throw new InputError(issues);
 
-  for (const s of [inventory.ssh.password, inventory.cluster.vrrpPassword]) if (s) secrets.push(s);
+  for (const s of [
+    inventory.ssh.password,
+    inventory.cluster.vrrpPassword,
+    inventory.cluster.pacemaker?.haclusterPassword,
+  ])
+    if (s) secrets.push(s);
+  // Fence devices' passwords (ipmi, redfish…) are secrets too.
+  const fencing = inventory.cluster.pacemaker?.fencing;
+  if (Array.isArray(fencing))
+    for (const d of fencing)
+      for (const [k, v] of Object.entries(d.options))
+        if (/pass/i.test(k) && typeof v === "string") secrets.push(v);
   return { inventory, files, warnings: issues, secrets, locate };
 }
 

@@ -112,6 +112,66 @@ export const LbPairSettings = z.strictObject({
     ),
 });
 
+/** A fence device (STONITH) for one node: a fence agent and its options (passwords are secrets). */
+export const FenceDevice = z.strictObject({
+  id: name.describe("Resource id of the device, e.g. fence-cp1"),
+  agent: z
+    .string()
+    .regex(/^fence_[a-z0-9_]{1,40}$/, { error: "expected a fence agent such as fence_ipmilan" })
+    .describe("The fence agent (fence-agents package), e.g. fence_ipmilan, fence_redfish"),
+  host: name.describe("The host (by inventory name) this device fences"),
+  options: z
+    .record(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]{0,63}$/, { error: "expected an option name such as ip or username" }),
+      varValue,
+    )
+    .default({})
+    .describe(
+      "The agent's options (ip, username, password, lanplus…); values of options whose name contains 'pass' are secrets",
+    ),
+});
+
+export const PacemakerSettings = z.strictObject({
+  fencing: z
+    .union(
+      [z.literal("disabled"), z.array(FenceDevice).min(1, { error: "expected at least one fence device" })],
+      {
+        error: 'expected a list of fence devices, or "disabled" (a lab without fencing)',
+      },
+    )
+    .describe(
+      'Fence devices (a Pacemaker cluster without one starts nothing), or "disabled": only for labs, validate warns and status keeps saying so',
+    ),
+  haclusterPassword: secretString
+    .optional()
+    .describe(
+      "Password of the hacluster user pcs authenticates with (generated once and kept on the hosts when omitted)",
+    ),
+  token: z
+    .number({ error: "expected milliseconds 500-60000" })
+    .int({ error: "expected whole milliseconds" })
+    .min(500, { error: "expected at least 500 ms" })
+    .max(60_000, { error: "expected at most 60000 ms" })
+    .default(3000)
+    .describe("Corosync totem token in ms (node loss is noticed after about this long)"),
+  migrationThreshold: z
+    .number({ error: "expected a whole number 1-1000" })
+    .int({ error: "expected a whole number 1-1000" })
+    .min(1, { error: "expected a whole number 1-1000" })
+    .max(1000, { error: "expected a whole number 1-1000" })
+    .default(2)
+    .describe("haproxy failures on a node before it gives the VIP away"),
+  failureTimeout: z
+    .number({ error: "expected seconds 10-86400" })
+    .int({ error: "expected whole seconds" })
+    .min(10, { error: "expected at least 10 s" })
+    .max(86_400, { error: "expected at most 86400 s" })
+    .default(60)
+    .describe("Seconds after which old haproxy failures are forgotten"),
+});
+
 export const ClusterFields = z.strictObject({
   name: name.describe("Cluster name; also names lab resources"),
   mode: z
@@ -154,6 +214,9 @@ export const ClusterFields = z.strictObject({
     .describe("fast: VRRPv3, 0.3 s adverts (~1 s failover) and NO VRRP authentication"),
   strict: z.boolean().default(false).describe("Turn quorum warnings into errors"),
   lbPair: LbPairSettings.prefault({}).describe("haproxy-pair: how the LB hosts hand the VIP over"),
+  pacemaker: PacemakerSettings.optional().describe(
+    "pacemaker: fencing, the hacluster password, corosync and failure settings",
+  ),
 });
 
 export const ClusterSettings = ClusterFields.transform((c) => ({
@@ -192,3 +255,4 @@ export const Inventory = z.strictObject({
 export type Inventory = z.infer<typeof Inventory>;
 export type InventoryInput = z.input<typeof Inventory>;
 export type HostEntry = z.infer<typeof HostEntry>;
+export type FenceDevice = z.infer<typeof FenceDevice>;

@@ -22,6 +22,8 @@ export type Action =
       /** Store trimmed stdout under this name for later templates, in memory only. */
       register?: { name: string; secret: boolean };
       timeoutMs?: number;
+      /** Written to the command's stdin (a password a tool reads there, never on its command line). */
+      stdin?: Later<string>;
     }
   | {
       kind: "write";

@@ -27,7 +27,10 @@ export async function execute(connFor: ConnectionFor, actions: Action[], values:
       continue;
     }
     const command = now(action.command, values);
-    const res = await conn.exec(command, action.timeoutMs ? { timeoutMs: action.timeoutMs } : {});
+    const res = await conn.exec(command, {
+      ...(action.timeoutMs ? { timeoutMs: action.timeoutMs } : {}),
+      ...(action.stdin !== undefined ? { stdin: now(action.stdin, values) } : {}),
+    });
     const ok = action.okCodes ?? [0];
     if (res.code === null || !ok.includes(res.code)) {
       throw new CommandError(conn.host, command, res.code, res.stdout, res.stderr);

@@ -18,7 +18,7 @@ export function osFamily(os: OsRelease): OsFamily {
  * (unattended-upgrades on real hosts) with apt's own lock timeout and retries the few cases apt
  * does not cover (the lists lock during `apt-get update`).
  */
-export function installCommand(family: OsFamily, names: string[]): string {
+export function installCommand(family: OsFamily, names: string[], enableRepos: string[] = []): string {
   const pkgs = command(...names);
   if (family === "debian") {
     const apt = "DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300";
@@ -32,5 +32,6 @@ export function installCommand(family: OsFamily, names: string[]): string {
       "done",
     ].join("\n");
   }
-  return `if command -v dnf >/dev/null; then dnf install -y ${pkgs}; else yum install -y ${pkgs}; fi`;
+  const repos = enableRepos.map((r) => ` --enablerepo=${command(r)}`).join("");
+  return `if command -v dnf >/dev/null; then dnf install -y${repos} ${pkgs}; else yum install -y${repos} ${pkgs}; fi`;
 }

@@ -2,7 +2,8 @@ import type { HaMode } from "../config/schema.js";
 import { designA } from "./keepalived-haproxy/index.js";
 import type { Recipe } from "./recipe.js";
 import { designB } from "./haproxy-pair/index.js";
-import { designC, designD, designE } from "./pending.js";
+import { designD } from "./pacemaker/index.js";
+import { designC, designE } from "./pending.js";
 
 export type { Recipe } from "./recipe.js";
 

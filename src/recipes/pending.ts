@@ -1,6 +1,6 @@
 import type { Role } from "../core/host.js";
 import type { Recipe } from "./recipe.js";
-import { vipEndpoint, vipRules } from "./vip/rules.js";
+import { vipRules } from "./vip/rules.js";
 
 /**
  * The modes whose phases are not written yet: their inventory rules, endpoint and lab topology
@@ -28,16 +28,6 @@ export const designC: Recipe = {
     why: "the VIP",
   }),
   lab: { hosts: cps, cluster: (vip) => vipLines(vip, 6443) },
-};
-
-export const designD: Recipe = {
-  mode: "pacemaker",
-  title: "Pacemaker/Corosync holds the VIP and a cloned haproxy (not written yet)",
-  values: [],
-  rules: (inv) => vipRules(inv, "control-plane"),
-  endpoint: vipEndpoint,
-  operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancer's port" }),
-  lab: { hosts: cps, cluster: (vip) => vipLines(vip, 8443) },
 };
 
 export const designE: Recipe = {

@@ -10,6 +10,13 @@ const pkgName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9+.\-_:]*$/, {
 });
 export const PackageParams = z.strictObject({
   names: z.array(pkgName).min(1, { error: "expected at least one package" }),
+  rhel: z
+    .strictObject({
+      names: z.array(pkgName).min(1, { error: "expected at least one package" }),
+      enableRepos: z.array(pkgName).default([]).describe("dnf repositories to enable for this install"),
+    })
+    .optional()
+    .describe("On RHEL-family hosts, when the names differ (e.g. fence-agents-all) or need a repository"),
 });
 export type PackageParams = z.infer<typeof PackageParams>;
 
@@ -17,16 +24,17 @@ export const packageStep: StepType<PackageParams> = {
   type: "package",
   params: PackageParams,
   describe: (p) => `packages ${p.names.join(" ")}`,
-  facts: (p) => [osRelease, installedPackages(p.names)],
+  facts: (p) => [osRelease, installedPackages(p.names), ...(p.rhel ? [installedPackages(p.rhel.names)] : [])],
   plan(p, facts) {
-    const installed = facts.get(installedPackages(p.names));
-    const missing = p.names.filter((n) => !installed.has(n));
-    if (missing.length === 0) return noop(`${p.names.join(", ")} already installed`);
     const family = osFamily(facts.get(osRelease));
+    const names = family === "rhel" && p.rhel ? p.rhel.names : p.names;
+    const installed = facts.get(installedPackages(names));
+    const missing = names.filter((n) => !installed.has(n));
+    if (missing.length === 0) return noop(`${names.join(", ")} already installed`);
     return change(`install ${missing.join(", ")}`, [
       {
         kind: "exec",
-        command: installCommand(family, missing),
+        command: installCommand(family, missing, family === "rhel" ? (p.rhel?.enableRepos ?? []) : []),
         timeoutMs: 15 * 60_000,
       },
     ]);

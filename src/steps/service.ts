@@ -7,7 +7,10 @@ import type { StepType } from "./step.js";
 export const ServiceParams = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9@_.-]+$/, { error: "expected a systemd unit name" }),
   enabled: z.boolean().default(true),
-  state: z.enum(["started", "stopped"], { error: "expected started or stopped" }).default("started"),
+  state: z
+    .enum(["started", "stopped", "unmanaged"], { error: "expected started, stopped or unmanaged" })
+    .default("started")
+    .describe("unmanaged: another manager (Pacemaker) starts and stops it; only enabled is kept"),
 });
 export type ServiceParams = z.infer<typeof ServiceParams>;
 
@@ -45,9 +48,9 @@ export const serviceStep: StepType<ServiceParams> = {
       what.push("stop");
     }
     if (cmds.length === 0) {
-      return noop(
-        `${unit} already ${p.enabled ? "enabled" : "disabled"} and ${p.state === "started" ? "active" : "stopped"}`,
-      );
+      const state =
+        p.state === "unmanaged" ? "left to its manager" : p.state === "started" ? "active" : "stopped";
+      return noop(`${unit} already ${p.enabled ? "enabled" : "disabled"} and ${state}`);
     }
     return change(`${unit}: ${what.join(", ")}`, [{ kind: "exec", command: cmds.join(" && ") }]);
   },

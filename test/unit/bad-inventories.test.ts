@@ -452,6 +452,36 @@ const ROWS: Row[] = [
     /both bind port 6443/,
   ],
   [
+    "pacemaker without a word about fencing",
+    `cluster:\n  @@name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n${HOSTS}`,
+    "cluster",
+    /needs "pacemaker: \{ fencing: \[\.\.\.\] \}"/,
+  ],
+  [
+    "a fence device for a host that is not in the inventory",
+    `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  pacemaker:\n    fencing:\n      - { id: f1, agent: fence_ipmilan, host: @@cp9, options: { ip: 10.0.1.9 } }\n${HOSTS}`,
+    "cluster.pacemaker.fencing[0].host",
+    /"cp9" is not a host of the inventory/,
+  ],
+  [
+    "a fence password too short to mask",
+    `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  pacemaker:\n    fencing:\n      - { id: f1, agent: fence_ipmilan, host: cp1, options: { password: @@abc } }\n${HOSTS}`,
+    "cluster.pacemaker.fencing[0].options.password",
+    /at least 6 characters/,
+  ],
+  [
+    "fencing neither devices nor disabled",
+    `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  pacemaker: { fencing: @@off }\n${HOSTS}`,
+    "cluster.pacemaker.fencing",
+    /a list of fence devices, or "disabled"/,
+  ],
+  [
+    "a fence agent that is not one",
+    `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  pacemaker:\n    fencing:\n      - { id: f1, agent: @@"ipmi; reboot", host: cp1 }\n${HOSTS}`,
+    "cluster.pacemaker.fencing[0].agent",
+    /fence agent such as fence_ipmilan/,
+  ],
+  [
     "preempt delay of 0",
     pair("lbPair: { preemptDelay: @@0 }"),
     "cluster.lbPair.preemptDelay",

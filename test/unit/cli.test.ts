@@ -128,6 +128,25 @@ describe("editor support", () => {
     expect(readFileSync("inventories/inventory.schema.json", "utf8")).toBe(r.stdout);
   });
 
+  it("every example inventory validates, with its mode's own rules, through the CLI", async () => {
+    const env = {
+      HAPROV_VRRP_PASSWORD: "pw123456",
+      HAPROV_SUDO_PASSWORD: "x",
+      IPMI_PASSWORD: "ipmi-secret",
+      HAPROV_HACLUSTER_PASSWORD: "hacluster-secret",
+    };
+    Object.assign(process.env, env);
+    try {
+      for (const f of readdirSync("inventories").filter((n) => /^(?!lab\.).*\.yaml$/.test(n))) {
+        const r = await cli(["validate", "-i", join("inventories", f), "--json"]);
+        expect(r.code, `${f}: ${r.stdout}${r.stderr}`).toBe(0);
+        expect(JSON.parse(r.stdout).mode).toBe(f.replace(/\.yaml$/, ""));
+      }
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+    }
+  });
+
   it("every example inventory starts with the yaml-language-server $schema comment", () => {
     for (const f of readdirSync("inventories").filter((n) => /^(?!lab\.).*\.yaml$/.test(n)))
       expect(readFileSync(join("inventories", f), "utf8").split("\n")[0], f).toBe(

@@ -1,0 +1,221 @@
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { get200, startProber } from "../helpers/prober.js";
+
+/**
+ * Design D end to end (issue #13): real pacemaker, corosync, pcs, pcsd, IPaddr2 and haproxy on
+ * three lab hosts (fencing disabled, as a lab must: nothing to fence with); kubeadm is the
+ * stand-in. One lab, scenarios in order.
+ */
+type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
+const events = (stdout: string): Ev[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
+const changes = (stdout: string) =>
+  events(stdout)
+    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
+    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
+    .sort();
+
+const CPS = ["cp1", "cp2", "cp3"];
+
+describe.runIf(dockerAvailable())(
+  "pacemaker: a Pacemaker/Corosync cluster holds the VIP and a cloned haproxy",
+  () => {
+    let lab: Lab;
+    let inv: string;
+    let vipUrl: string;
+    const up = (...args: string[]) => haprov(["up", "-i", inv, "-y", "--json", ...args]);
+    const sh = async (host: string, cmd: string) => (await lab.exec(host, cmd)).output.trim();
+    /** Who holds the VIP, asked with the docker CLI (a stopped host holds nothing). */
+    const holders = (hosts = CPS) =>
+      hosts.filter((h) => {
+        try {
+          execFileSync(
+            "docker",
+            [
+              "exec",
+              lab.host(h).container.getId(),
+              "sh",
+              "-c",
+              `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`,
+            ],
+            { stdio: "ignore" },
+          );
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    const waitFor = async (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) => {
+      const end = Date.now() + ms;
+      while (!(await fn())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const crm = async (h: string) => sh(h, "crm_mon -1 --output-as=xml");
+    const cibEpoch = (h: string) => sh(h, `cibadmin --query | head -n 1 | grep -o 'epoch="[0-9]*"'`);
+
+    beforeAll(async () => {
+      lab = await startLab({ names: CPS });
+      inv = lab.inventory({ mode: "pacemaker", cluster: "pacemaker: { fencing: disabled, token: 2000 }" });
+      vipUrl = `https://${lab.subnet.vip}:8443/healthz`;
+    }, 180_000);
+    afterAll(async () => lab?.destroy());
+
+    it("fresh up: 3 nodes online and quorate, the VIP on one node, haproxy started on all three, /healthz through the VIP, every node joined", async () => {
+      const r = await up();
+      expect(r.code, r.stderr + r.stdout.slice(-4000)).toBe(0);
+      const status = await crm("cp2");
+      expect(status).toContain('with_quorum="true"');
+      for (const h of CPS) expect(status).toMatch(new RegExp(`<node name="${h}" [^>]*online="true"`));
+      expect(holders()).toHaveLength(1);
+      const haproxyOn = [
+        ...status.matchAll(/<resource id="haproxy" [^>]*role="Started"[^>]*>\s*<node name="(\w+)"/g),
+      ].map((m) => m[1]);
+      expect(haproxyOn.sort()).toEqual(CPS);
+      expect(await get200(vipUrl)).toBe(true);
+      const nodes = await sh("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes");
+      for (const n of CPS) expect(nodes).toMatch(new RegExp(`^${n}\\s+Ready`, "m"));
+      for (const h of CPS) {
+        // Pacemaker owns haproxy: disabled in systemd, running because Pacemaker started it
+        expect(await sh(h, "systemctl is-enabled haproxy || true")).toBe("disabled");
+        expect(await sh(h, "systemctl is-active haproxy")).toBe("active");
+        expect(await sh(h, "grep -E 'cluster_name|token:' /etc/corosync/corosync.conf | tr -s ' '")).toBe(
+          `cluster_name: ${lab.id}\n token: 2000`,
+        );
+        expect(await sh(h, "stat -c '%a %U' /var/lib/haprov/*/hacluster-password")).toBe("600 root");
+      }
+      // the hacluster password never reached a command line or the output
+      const pw = await sh("cp1", "cat /var/lib/haprov/*/hacluster-password");
+      expect(r.stdout + r.stderr).not.toContain(pw);
+      const st = await haprov(["status", "-i", inv]);
+      expect(st.code, st.stdout).toBe(0);
+      expect(st.stdout).toMatch(/quorum yes; fencing disabled \(lab only\)/);
+    }, 420_000);
+
+    it("rerun: nothing changes, the CIB is not rewritten, no resource restarts", async () => {
+      const epoch = await cibEpoch("cp1");
+      const since = await Promise.all(
+        CPS.map((h) => sh(h, "systemctl show -p ActiveEnterTimestamp --value haproxy")),
+      );
+      const holder = holders();
+      const r = await up();
+      expect(r.code, r.stderr).toBe(0);
+      expect(changes(r.stdout)).toEqual([]);
+      expect(Object.values(jsonSummary(r.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0]);
+      expect(await cibEpoch("cp1")).toBe(epoch);
+      expect(
+        await Promise.all(CPS.map((h) => sh(h, "systemctl show -p ActiveEnterTimestamp --value haproxy"))),
+      ).toEqual(since);
+      expect(holders()).toEqual(holder);
+    }, 120_000);
+
+    it("drift: a constraint deleted with pcs and haproxy.cfg edited — plan names exactly those, up restores exactly those", async () => {
+      await sh("cp2", "pcs constraint delete colocate-vip-with-haproxy");
+      await sh("cp3", "echo '# hand edit' >> /etc/haproxy/haproxy.cfg");
+      const expected = [
+        "cp1 pacemaker cluster: resources",
+        "cp3 cluster stack: haproxy.cfg",
+        "cp3 cluster stack: handler reload haproxy",
+      ].sort();
+      const plan = await haprov(["plan", "-i", inv, "--json"]);
+      expect(plan.code, plan.stdout.slice(-2000)).toBe(2);
+      expect(changes(plan.stdout)).toEqual(expected);
+      const r = await up();
+      expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+      expect(changes(r.stdout)).toEqual(expected);
+      expect(await sh("cp1", "cibadmin --query --scope constraints")).toMatch(
+        /rsc_colocation[^>]*id="colocate-vip-with-haproxy"/,
+      );
+      expect(await sh("cp3", "grep -c 'hand edit' /etc/haproxy/haproxy.cfg || true")).toBe("0");
+      expect(changes((await up()).stdout)).toEqual([]);
+    }, 120_000);
+
+    it("haproxy killed repeatedly on the VIP node: after migration-threshold (2) failures the VIP goes to another node", async () => {
+      const [holder] = holders();
+      let kills = 0;
+      // kill it, let Pacemaker's monitor (every 5 s) notice and restart it, again, until it gives up
+      while (holders()[0] === holder && kills < 5) {
+        await waitFor(
+          "haproxy running on the holder",
+          async () => (await sh(holder!, "systemctl is-active haproxy || true")) === "active",
+          30_000,
+        );
+        await sh(holder!, "systemctl kill -s KILL haproxy");
+        kills += 1;
+        await waitFor(
+          "Pacemaker to react",
+          async () =>
+            holders()[0] !== holder ||
+            (await sh(holder!, "systemctl is-active haproxy || true")) === "active",
+          30_000,
+        );
+      }
+      await waitFor(
+        "the VIP on another node",
+        () => holders().length === 1 && holders()[0] !== holder,
+        30_000,
+      );
+      console.log(`the VIP left ${holder} after ${kills} haproxy failures`);
+      expect(kills).toBe(2);
+      expect(await get200(vipUrl)).toBe(true);
+      // the operator clears the failures (what failure-timeout does after a minute)
+      await sh(holder!, "pcs resource cleanup haproxy-clone >/dev/null");
+      await waitFor(
+        "haproxy running there again",
+        async () => (await sh(holder!, "systemctl is-active haproxy || true")) === "active",
+      );
+    }, 180_000);
+
+    it("hard kill of the VIP node: the VIP and the API come back on another node; the node rejoins on its own", async () => {
+      const [holder] = holders();
+      const prober = startProber(vipUrl, 20);
+      await new Promise((res) => setTimeout(res, 500));
+      const killedAt = Date.now();
+      lab.kill(holder!);
+      await waitFor(
+        "a request through the VIP to succeed",
+        () => prober.firstOkAfter(killedAt + 50) !== undefined,
+        60_000,
+      );
+      await prober.stop();
+      console.log(
+        `pacemaker failover after a hard kill of ${holder}: requests succeed again after ${prober.firstOkAfter(killedAt + 50)} ms`,
+      );
+      expect(holders(CPS.filter((h) => h !== holder))).toHaveLength(1);
+      await lab.start(holder!);
+      await waitFor(`${holder} online in the cluster again`, async () =>
+        new RegExp(`<node name="${holder}" [^>]*online="true"`).test(await crm(holder!)),
+      );
+      const r = await up();
+      expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    }, 240_000);
+
+    it("a second up while a node is down keeps the cluster: nothing is set up again", async () => {
+      const conf = await sh("cp1", "sha256sum /etc/corosync/corosync.conf");
+      await lab.stop("cp3");
+      const r = await up();
+      expect(r.code).toBe(1);
+      expect(jsonSummary(r.stdout).hosts.cp3!.unreachable).toBe(true);
+      expect(
+        changes(r.stdout).filter((c) => /create the cluster|join the cluster|leave Debian/.test(c)),
+      ).toEqual([]);
+      expect(await sh("cp1", "sha256sum /etc/corosync/corosync.conf")).toBe(conf);
+      expect(await crm("cp1")).toContain('with_quorum="true"');
+      expect(await get200(vipUrl)).toBe(true);
+      await lab.start("cp3");
+      await waitFor("cp3 online again", async () =>
+        /<node name="cp3" [^>]*online="true"/.test(await crm("cp1")),
+      );
+      const back = await up();
+      expect(back.code, back.stderr + back.stdout.slice(-2000)).toBe(0);
+    }, 240_000);
+  },
+);
