@@ -58,9 +58,12 @@ export function buildProgram(result: { code: number }): Command {
   const action = (fn: (o: CommonOptions) => Promise<number>) => async (o: CommonOptions) => {
     result.code = await fn(o);
   };
-  common(
-    program.command("up").description("converge every host to the playbook (asks first on a terminal)"),
-  ).action(action((o) => runCommand("up", o)));
+  common(program.command("up").description("converge every host to the playbook (asks first on a terminal)"))
+    .option(
+      "--wait-lock <duration>",
+      "when another run holds the cluster's lock, wait up to this long (30s, 10m, 1h) instead of exiting 1",
+    )
+    .action(action((o) => runCommand("up", o)));
   common(
     program
       .command("plan")
@@ -128,6 +131,10 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.invalidInput;
     }
     printError(e, undefined, verbose);
+    if (json)
+      out(
+        `${JSON.stringify({ event: "error", message: e instanceof Error ? e.message : String(e), hint: (e as { hint?: string }).hint ?? null })}\n`,
+      );
     return ExitCode.stepFailed;
   }
 }

@@ -32,6 +32,18 @@ export interface WriteFileOptions {
   validate?: ValidateSpec | undefined;
 }
 
+/** A command kept running for as long as the run needs it (the run lock), fed through its stdin. */
+export interface HeldCommand {
+  /** The first line the command prints, or "" when it ends without printing one. */
+  readonly firstLine: Promise<string>;
+  /** All it printed so far. */
+  output(): string;
+  /** Writes to its stdin (e.g. a heartbeat line). */
+  write(data: string): void;
+  /** Ends its stdin and waits for it to end. */
+  close(): Promise<void>;
+}
+
 export interface HostConnection {
   readonly host: string;
   /** True when commands run as root without sudo. */
@@ -43,6 +55,11 @@ export interface HostConnection {
    * temp file is removed.
    */
   writeFileAtomic(path: string, content: Buffer, options: WriteFileOptions): Promise<void>;
+  /**
+   * Starts `command` (as root, like exec) and keeps it running: it lives as long as this
+   * connection does, so whatever it holds is released when the run ends or its connection drops.
+   */
+  hold(command: string): Promise<HeldCommand>;
   close(): Promise<void>;
 }
 

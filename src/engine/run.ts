@@ -106,7 +106,6 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
     ),
   );
   const state = { clean: true };
-
   for (const phase of o.playbook.phases) {
     const reason = o.signal?.aborted
       ? "interrupted"

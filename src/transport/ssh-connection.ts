@@ -8,6 +8,7 @@ import type { Secret } from "../core/secret.js";
 import type {
   ExecOptions,
   ExecResult,
+  HeldCommand,
   HostConnection,
   TransportStats,
   ValidateSpec,
@@ -52,18 +53,72 @@ export class SshConnection implements HostConnection {
   }
 
   exec(cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const useSudo = options.sudo !== false && this.sudo !== "root";
-    let wrapped = cmd;
-    let stdin = options.stdin;
-    if (useSudo && this.sudo === "nopasswd") {
-      wrapped = `sudo -n -- sh -c ${quote(cmd)}`;
-    } else if (useSudo && this.sudo === "password") {
+    const { wrapped, stdin } = this.asRoot(cmd, options.sudo !== false, options.stdin);
+    return this.channels(() => this.run(wrapped, stdin, options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS));
+  }
+
+  /** The command as root (through sudo unless the login is root), and what its stdin starts with. */
+  private asRoot(
+    cmd: string,
+    sudo: boolean,
+    stdin: string | undefined,
+  ): { wrapped: string; stdin: string | undefined } {
+    const useSudo = sudo && this.sudo !== "root";
+    if (useSudo && this.sudo === "nopasswd") return { wrapped: `sudo -n -- sh -c ${quote(cmd)}`, stdin };
+    if (useSudo && this.sudo === "password")
       // -k: always prompt, so the password line is always consumed by sudo and never reaches
       // the command's stdin. The password travels on stdin only: never argv, never environment.
-      wrapped = `sudo -k -S -p '' -- sh -c ${quote(cmd)}`;
-      stdin = `${this.sudoPassword?.reveal() ?? ""}\n${stdin ?? ""}`;
-    }
-    return this.channels(() => this.run(wrapped, stdin, options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS));
+      return {
+        wrapped: `sudo -k -S -p '' -- sh -c ${quote(cmd)}`,
+        stdin: `${this.sudoPassword?.reveal() ?? ""}\n${stdin ?? ""}`,
+      };
+    return { wrapped: cmd, stdin };
+  }
+
+  /** A long-running command on its own channel (one of the connection's exec channels). */
+  hold(cmd: string): Promise<HeldCommand> {
+    const { wrapped, stdin } = this.asRoot(cmd, true, undefined);
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new HaprovError(`connection to ${this.host} closed`));
+      // the channel is taken from the limiter for as long as the command runs
+      void this.channels(
+        () =>
+          new Promise<void>((released) => {
+            this.stats.execs += 1;
+            this.client.exec(wrapped, (err, stream: ClientChannel) => {
+              if (err) {
+                released();
+                return reject(new HaprovError(`cannot open a channel on ${this.host}: ${err.message}`));
+              }
+              let out = "";
+              let firstLine: (l: string) => void = () => undefined;
+              const first = new Promise<string>((r) => (firstLine = r));
+              const ended = new Promise<void>((r) =>
+                stream.on("close", () => {
+                  firstLine(out.split("\n")[0] ?? "");
+                  released();
+                  r();
+                }),
+              );
+              stream.on("data", (d: Buffer) => {
+                out += d.toString();
+                if (out.includes("\n")) firstLine(out.split("\n")[0]!);
+              });
+              stream.stderr.on("data", () => undefined);
+              if (stdin !== undefined) stream.write(stdin);
+              resolve({
+                firstLine: first,
+                output: () => out,
+                write: (data) => void (stream.writable && stream.write(data)),
+                close: async () => {
+                  stream.end();
+                  await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
+                },
+              });
+            });
+          }),
+      );
+    });
   }
 
   private run(cmd: string, stdin: string | undefined, timeoutMs: number): Promise<ExecResult> {

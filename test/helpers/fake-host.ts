@@ -1,4 +1,10 @@
-import type { ExecOptions, ExecResult, HostConnection, WriteFileOptions } from "../../src/core/transport.js";
+import type {
+  ExecOptions,
+  ExecResult,
+  HeldCommand,
+  HostConnection,
+  WriteFileOptions,
+} from "../../src/core/transport.js";
 import { STATE_ROOT } from "../../src/engine/pending.js";
 
 /**
@@ -49,6 +55,23 @@ export class FakeHost implements HostConnection {
   async writeFileAtomic(path: string, content: Buffer, _o: WriteFileOptions): Promise<void> {
     this.commands.push({ seq: ++this.clock.seq, cmd: `WRITE ${path}` });
     this.files.set(path, content);
+  }
+
+  /** The run lock as a host would hold it: one holder at a time, given back on close. */
+  lockedBy: string | undefined;
+  async hold(cmd: string): Promise<HeldCommand> {
+    const holder = /'(\{[^']*\})'$/.exec(cmd)?.[1] ?? "{}";
+    const mine = this.lockedBy === undefined;
+    const out = mine ? "LOCKED\n" : `BUSY\n${this.lockedBy}\n`;
+    if (mine) this.lockedBy = holder;
+    return {
+      firstLine: Promise.resolve(out.split("\n")[0]!),
+      output: () => out,
+      write: () => undefined,
+      close: async () => {
+        if (mine) this.lockedBy = undefined;
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -2,13 +2,19 @@ import type { RunEvent, RunSummary } from "../../core/events.js";
 import { ExitCode } from "../../core/exit-codes.js";
 import { runPlaybook } from "../../engine/run.js";
 import { RunValues } from "../../engine/values.js";
-import { exitCodeFor, makeOutput, out, outputMode } from "../output.js";
+import type { RunLock } from "../../engine/run-lock.js";
+import { lockForRun, runInProgress } from "../lock.js";
+import { err, exitCodeFor, makeOutput, out, outputMode } from "../output.js";
 import { confirm } from "../prompt.js";
 import { openSession, type CommonOptions } from "../session.js";
 
 /** `plan` (read + diff only) and `up` (plan summary, confirmation on a TTY, apply). */
-export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise<number> {
+export async function runCommand(
+  verb: "up" | "plan",
+  o: CommonOptions & { waitLock?: string },
+): Promise<number> {
   const s = await openSession(o, "required");
+  let lock: RunLock | undefined;
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -28,6 +34,10 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
       const output = quiet
         ? { emit: (e: RunEvent) => keep(s.redactor.redactDeep(e)), done: async () => {} }
         : await makeOutput(mode, s.redactor, { verbose: o.verbose, showDiffs: dryRun, extra: [keep] });
+      if (verb === "plan") {
+        const busy = await runInProgress(s);
+        if (busy) output.emit({ kind: "warning", message: busy });
+      }
       const summary = await runPlaybook({
         command,
         cluster: s.loaded.inventory.cluster.name,
@@ -49,6 +59,11 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
 
     if (verb === "plan") return exitCodeFor(await run(true, "plan"));
 
+    // Before the first read: state read while another run still changes the hosts would be stale
+    // (measured: a --wait-lock run that read ahead applied changes already made). On a terminal
+    // before the plan shown, so that what is confirmed is what is applied.
+    lock = await lockForRun(s, verb, o.waitLock, (l) => err(`${l}\n`));
+
     if (mode === "tty" && !o.yes) {
       const plan = await run(true, "plan", true);
       const code = exitCodeFor(plan);
@@ -65,6 +80,7 @@ export async function runCommand(verb: "up" | "plan", o: CommonOptions): Promise
     return exitCodeFor(await run(false, "up"));
   } finally {
     process.off("SIGINT", onSigint);
+    await lock?.release();
     await s.close();
   }
 }
