@@ -16,6 +16,8 @@ export interface Sample {
   stdout: string;
   /** exec sessions per host during the run (sshd's own log). */
   sessions: number[];
+  /** SSH logins per host during the run (sshd's own log). */
+  logins: number[];
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -46,12 +48,24 @@ export interface BenchLab {
 }
 
 /** `haprov lab up --mode MODE`, with sshd logging every exec session (the round-trip count). */
-export function benchLab(name: string, mode: string, controlPlanes = 3): BenchLab {
+export function benchLab(name: string, mode: string, controlPlanes = 3, workers = 0): BenchLab {
   const cwd = mkdtempSync(join(tmpdir(), `haprov-bench-${name}-`));
   const bin = resolve("bin/haprov.js");
   execFileSync(
     process.execPath,
-    [bin, "lab", "up", "--name", name, "--mode", mode, "--hosts", String(controlPlanes)],
+    [
+      bin,
+      "lab",
+      "up",
+      "--name",
+      name,
+      "--mode",
+      mode,
+      "--hosts",
+      String(controlPlanes),
+      "--workers",
+      String(workers),
+    ],
     {
       cwd,
       stdio: "ignore",
@@ -60,15 +74,21 @@ export function benchLab(name: string, mode: string, controlPlanes = 3): BenchLa
   const inv = join(cwd, `inventories/lab.${name}.yaml`);
   const text = readFileSync(inv, "utf8");
   const hosts = [...text.matchAll(/name: ([a-z0-9]+), address/g)].map((m) => m[1]!);
+  const counts = (h: string) => {
+    const [logins, execs] = sh(
+      h,
+      "journalctl -u ssh -o cat --no-pager > /tmp/sshd.log; grep -c 'Accepted publickey' /tmp/sshd.log; grep -c 'Starting session: command' /tmp/sshd.log; true",
+    )
+      .split("\n")
+      .map(Number);
+    return { logins: logins ?? 0, execs: execs ?? 0 };
+  };
   const vip = /vip: (\S+)/.exec(text)?.[1] ?? "";
   const container = (h: string) => `haprov-${name}-${h}`;
   const sh = (h: string, cmd: string) =>
     execFileSync("docker", ["exec", container(h), "sh", "-c", cmd], { encoding: "utf8" }).trim();
   for (const h of hosts) sh(h, "echo 'LogLevel VERBOSE' >> /etc/ssh/sshd_config && systemctl reload ssh");
-  const sessionsNow = () =>
-    hosts.map((h) =>
-      Number(sh(h, "journalctl -u ssh -o cat --no-pager | grep -c 'Starting session: command' || true")),
-    );
+  const sessionsNow = () => hosts.map(counts);
   return {
     inv,
     vip,
@@ -100,7 +120,8 @@ export function benchLab(name: string, mode: string, controlPlanes = 3): BenchLa
         rssMb: Number(stderr.trim().split("\n").pop()) / 1024,
         code,
         stdout,
-        sessions: after.map((a, i) => a - before[i]!),
+        sessions: after.map((a, i) => a.execs - before[i]!.execs),
+        logins: after.map((a, i) => a.logins - before[i]!.logins),
       };
     },
     kill: (h) => void execFileSync("docker", ["kill", container(h)], { stdio: "ignore" }),

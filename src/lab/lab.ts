@@ -18,6 +18,8 @@ export type LabMode = (typeof HA_MODES)[number];
 export interface LabUpOptions {
   name: string;
   hosts: number;
+  /** Worker hosts w1…wN beside the mode's own hosts (fleet benches, scale tests). */
+  workers?: number;
   mode: LabMode;
   /** The mode's lab hosts and inventory lines (its recipe's). */
   topology: LabTopology;
@@ -53,7 +55,14 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `haprov-lab-${o.name}`, "-f", key]);
   const pub = await readFile(`${key}.pub`, "utf8");
 
-  const hosts = o.topology.hosts(o.hosts).map((h, i) => ({ ...h, address: subnet.hostAddress(i) }));
+  const workers = Array.from({ length: o.workers ?? 0 }, (_, i) => ({
+    name: `w${i + 1}`,
+    roles: ["worker"] as const,
+  }));
+  const hosts = [...o.topology.hosts(o.hosts), ...workers].map((h, i) => ({
+    ...h,
+    address: subnet.hostAddress(i),
+  }));
   o.log(`creating network ${network} (${subnet.cidr}) and ${hosts.length} host(s)`);
   await docker(["network", "create", "--subnet", subnet.cidr, "--label", `${LAB_LABEL}=${o.name}`, network]);
   try {

@@ -14,7 +14,8 @@ export function labCommand(result: { code: number }): Command {
   lab
     .command("up")
     .description("create the lab's hosts and write inventories/lab.NAME.yaml")
-    .option("--hosts <n>", "control-plane hosts", "3")
+    .option("--hosts <n>", "control-plane hosts (1 to 9)", "3")
+    .option("--workers <n>", "worker hosts w1…wN beside them (0 to 60)", "0")
     .addOption(
       new Option("--mode <mode>", "HA mode written into the inventory")
         .choices([...LAB_MODES])
@@ -22,10 +23,17 @@ export function labCommand(result: { code: number }): Command {
     )
     .option("--name <name>", "lab name (several labs can coexist)", "lab")
     .option("-o, --out <path>", "inventory to write (default inventories/lab.NAME.yaml)")
-    .action(async (o: { hosts: string; mode: LabMode; name: string; out?: string }) => {
+    .action(async (o: { hosts: string; workers: string; mode: LabMode; name: string; out?: string }) => {
       const hosts = Number(o.hosts);
+      const workers = Number(o.workers);
       if (!Number.isInteger(hosts) || hosts < 1 || hosts > 9) {
         process.stderr.write("haprov: --hosts: expected 1 to 9\n");
+        result.code = ExitCode.invalidInput;
+        return;
+      }
+      // hosts are .11 upwards on the lab's /24 and the VIP is .100: 9 + 60 stays below it
+      if (!Number.isInteger(workers) || workers < 0 || workers > 60) {
+        process.stderr.write("haprov: --workers: expected 0 to 60\n");
         result.code = ExitCode.invalidInput;
         return;
       }
@@ -33,6 +41,7 @@ export function labCommand(result: { code: number }): Command {
       const r = await labUp({
         name: o.name,
         hosts,
+        workers,
         mode: o.mode,
         topology: recipe.lab,
         cwd: process.cwd(),

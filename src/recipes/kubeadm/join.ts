@@ -7,6 +7,7 @@ import type { BoundStep } from "../../core/step.js";
 import { pathExists } from "../../facts/file-state.js";
 import { commandStep } from "../../steps/command.js";
 import { fileStep } from "../../steps/file.js";
+import { serviceStep } from "../../steps/service.js";
 import { waitStep } from "../../steps/wait.js";
 import { all, when } from "../blocks/condition.js";
 import { managedFile } from "../blocks/files.js";
@@ -105,6 +106,7 @@ export function joinControlPlanePhase(input: RecipeInput, o: KubeadmOptions) {
         }),
       ),
       joinStep(input, o, true),
+      kubeletRunning(input),
       step({
         name: "API server ready",
         type: waitStep,
@@ -137,7 +139,20 @@ export function joinWorkersPhase(input: RecipeInput, o: KubeadmOptions) {
     name: "join workers",
     hosts: byRole(input.hosts, "worker"),
     gather: [unjoinedGather],
-    steps: [joinStep(input, o, false)],
+    steps: [joinStep(input, o, false), kubeletRunning(input)],
+  });
+}
+
+/**
+ * The kubelet enabled and running on a node that is part of the cluster: `kubeadm init`/`join`
+ * start it, and a kubelet someone stopped (or left disabled across a reboot) is put back. On a
+ * control-plane node it is what runs the static pods.
+ */
+function kubeletRunning(input: RecipeInput) {
+  return stepsOf(input)({
+    name: "kubelet running",
+    type: serviceStep,
+    params: () => ({ name: "kubelet", enabled: true, state: "started" as const }),
   });
 }
 
