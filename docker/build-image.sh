@@ -65,7 +65,23 @@ build_base() {
   log "base: imported $BASE_IMAGE"
 }
 
+# The machine's real kubectl for the lab's Kubernetes minor, if it has one (Google's kubectl package
+# ships static binaries kubectl.1.NN): copied into the build context, never committed.
+stage_kubectl() {
+  local minor real
+  minor=$(sed -E 's/^v([0-9]+\.[0-9]+)\..*/\1/' "$here/testhost/standin/VERSION")
+  rm -f "$here/testhost/kubectl/kubectl"
+  real=$(dpkg -L kubectl 2>/dev/null | grep -E "/kubectl\.${minor//./\\.}\$" | head -n 1 || true)
+  if [ -n "$real" ] && [ -x "$real" ]; then
+    cp "$real" "$here/testhost/kubectl/kubectl"
+    log "kubectl: the real $real ($("$real" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\([^"]*\)".*/\1/p' | head -n 1))"
+  else
+    log "kubectl: no real kubectl $minor on this machine (dpkg -L kubectl): the image gets the Python stand-in"
+  fi
+}
+
 docker info >/dev/null 2>&1 || { log "no Docker engine answers (start dockerd, or see .ci/run)"; exit 1; }
+stage_kubectl
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || build_base
 log "image: $IMAGE on $BASE_IMAGE"
 docker build -q --force-rm --build-arg "BASE=$BASE_IMAGE" -t "$IMAGE" "$here/testhost" >/dev/null
