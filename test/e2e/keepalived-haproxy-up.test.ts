@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { kubectlsToTry } from "../helpers/kubectl.js";
 import { get200, startProber } from "../helpers/prober.js";
 
 /**
@@ -139,6 +140,61 @@ describe.runIf(dockerAvailable())(
       expect(Object.values(jsonSummary(r.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0, 0]);
       expect(await started(CPS)).toEqual(before);
       expect((await haprov(["plan", "-i", inv])).code).toBe(0);
+    }, 120_000);
+
+    it("real etcd holds the cluster: one member per control-plane node; the machine's real kubectl with the operator kubeconfig sees it through the VIP", async () => {
+      const etcdctl =
+        "ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key";
+      const members = (await sh("cp2", `${etcdctl} member list`)).split("\n").map((l) => l.split(", "));
+      // ID, status, name, peer URL, client URL, is-learner
+      expect(members.map((m) => [m[1], m[2], m[5]]).sort()).toEqual(CPS.map((n) => ["started", n, "false"]));
+      const health = await lab.exec("cp3", `${etcdctl} endpoint health --cluster`);
+      expect(health.exitCode, health.output).toBe(0);
+      expect(health.output.match(/is healthy/g)).toHaveLength(3);
+
+      // haprov kubeconfig: the operator's admin kubeconfig, server = the VIP
+      const kc = await haprov(["kubeconfig", "-i", inv]);
+      expect(kc.code, kc.stderr).toBe(0);
+      const file = join(out, "operator.conf");
+      writeFileSync(file, kc.stdout, { mode: 0o600 });
+      expect(kc.stdout).toContain(`server: https://${lab.subnet.vip}:8443`);
+      await sh(
+        "cp1",
+        "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system create lease haprov-e2e 2>/dev/null || kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f - <<'EOF'\napiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: haprov-e2e, namespace: kube-system}\nspec: {holderIdentity: cp1}\nEOF",
+      );
+      const minor = Number(readFileSync("docker/testhost/standin/VERSION", "utf8").split(".")[1]);
+      const kubectls = kubectlsToTry(minor);
+      expect(kubectls.length, "this machine has no real kubectl (dpkg -L kubectl)").toBeGreaterThan(0);
+      for (const k of kubectls) {
+        const run = (...args: string[]) =>
+          execFileSync(
+            k.path,
+            ["--kubeconfig", file, "--cache-dir", join(out, `cache-${k.minor}`), ...args],
+            {
+              encoding: "utf8",
+            },
+          );
+        const nodes = run("get", "nodes");
+        for (const n of [...CPS, "w1"])
+          expect(nodes, `kubectl 1.${k.minor}`).toMatch(new RegExp(`^${n}\\s+Ready\\s`, "m"));
+        expect(run("get", "daemonset", "-n", "kube-flannel", "-o", "name")).toBe(
+          "daemonset.apps/kube-flannel-ds\n",
+        );
+        expect(
+          run(
+            "get",
+            "configmap",
+            "kube-flannel-cfg",
+            "-n",
+            "kube-flannel",
+            "-o",
+            "jsonpath={.data.net-conf\\.json}",
+          ),
+        ).toContain('"Network": "10.244.0.0/16"');
+        expect(
+          run("get", "lease", "haprov-e2e", "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}"),
+        ).toBe("cp1");
+      }
     }, 120_000);
 
     it("output is for people: a converged rerun is at most 15 lines, -v gives every skip its reason, no {{ anywhere, no join token left", async () => {

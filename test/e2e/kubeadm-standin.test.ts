@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
 
 /**
- * The kubeadm/kubectl STAND-IN baked into the test-host image (docker/testhost/standin), driven by
- * hand the way an operator follows the kubeadm HA guide: a VIP set with `ip addr add` on cp1 in
- * front of cp1's API server, init, two control-plane joins (certificate key; copied PKI), kubectl
- * through the VIP, and the failures kubeadm would report.
+ * The kubeadm STAND-IN baked into the test-host image (docker/testhost/standin) around a REAL etcd
+ * and the machine's REAL kubectl, driven by hand the way an operator follows the kubeadm HA guide:
+ * a VIP set with `ip addr add` on cp1 in front of cp1's API server, init, two control-plane joins
+ * (certificate key; copied PKI), kubectl through the VIP, the failures kubeadm would report, and
+ * what a real control plane does when etcd members stop, clients race and RBAC is not yet bound.
  */
 describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
   let lab: Lab;
@@ -162,19 +163,19 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
       `printf '${manifest.replaceAll("\n", "\\n")}' | kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -`,
     );
     expect(applied).toContain("namespace/kube-flannel created");
-    expect(applied).toContain("daemonset/kube-flannel-ds created");
+    expect(applied).toContain("daemonset.apps/kube-flannel-ds created");
     expect(
       await ok(
         "cp1",
         `printf '${manifest.replaceAll("\n", "\\n")}' | kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -`,
       ),
-    ).toContain("daemonset/kube-flannel-ds unchanged");
+    ).toContain("daemonset.apps/kube-flannel-ds unchanged");
     const bad = await run(
       "cp1",
       "printf 'kind: Thing\\n' | kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -",
     );
     expect(bad.code).toBe(1);
-    // State replicates between API servers: ask cp3's directly, not through the VIP.
+    // One etcd behind every API server: ask cp3's directly, not through the VIP.
     const nodes = JSON.parse(
       await ok(
         "cp3",
@@ -186,11 +187,140 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
     expect(pods.match(/Running/g)).toHaveLength(3);
   });
 
-  it("reset -f undoes a node, and an unauthenticated client is refused", async () => {
+  const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
+  /** kubectl on `host` against that node's own API server (not through the VIP). */
+  const local = (host: string) =>
+    `sed 's#server: https://.*#server: https://${lab.host(host).address}:6443#' /etc/kubernetes/admin.conf > /tmp/local.conf && kubectl --kubeconfig /tmp/local.conf`;
+  const ETCDCTL =
+    "ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key";
+  const members = async (host: string) =>
+    (await ok(host, `${ETCDCTL} member list`))
+      .trim()
+      .split("\n")
+      .map((l) => l.split(", "))
+      .map((m) => `${m[2]} ${m[1]}${m[5] === "true" ? " learner" : ""}`)
+      .sort();
+  const readyz = async (host: string, target = lab.host(host).address) =>
+    (await run(host, `curl -sk -o /dev/null -w '%{http_code}' --max-time 5 https://${target}:6443/readyz`))
+      .out;
+  const waitUntil = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
+    const end = Date.now() + ms;
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+
+  it("real etcd: one member per control-plane node, all healthy; what one API server writes another reads", async () => {
+    expect(await members("cp1")).toEqual(["cp1 started", "cp2 started", "cp3 started"]);
+    const health = await run("cp2", `${ETCDCTL} endpoint health --cluster`);
+    expect(health.code, health.out).toBe(0);
+    expect(health.out.match(/is healthy/g)).toHaveLength(3);
+    await ok("cp2", `${local("cp2")} -n default create configmap written-on-cp2 --from-literal=k=v`);
+    expect(
+      await ok("cp3", `${local("cp3")} -n default get configmap written-on-cp2 -o jsonpath='{.data.k}'`),
+    ).toBe("v");
+    // the stand-in's own etcd keys follow kube-apiserver's layout
+    expect(
+      await ok("cp1", `${ETCDCTL} get --keys-only /registry/configmaps/default/written-on-cp2`),
+    ).toContain("/registry/configmaps/default/written-on-cp2");
+  });
+
+  it("two clients updating one Lease with the same resourceVersion: one wins, the other gets 409", async () => {
+    await ok(
+      "cp1",
+      `printf 'apiVersion: coordination.k8s.io/v1\\nkind: Lease\\nmetadata: {name: race, namespace: kube-system}\\nspec: {holderIdentity: nobody}\\n' | ${ADMIN} create -f -`,
+    );
+    const rv = (
+      await ok("cp1", `${ADMIN} -n kube-system get lease race -o jsonpath='{.metadata.resourceVersion}'`)
+    ).trim();
+    const replace = (host: string, holder: string) =>
+      run(
+        host,
+        `printf 'apiVersion: coordination.k8s.io/v1\\nkind: Lease\\nmetadata: {name: race, namespace: kube-system, resourceVersion: "${rv}"}\\nspec: {holderIdentity: ${holder}}\\n' > /tmp/race.yaml && ${local(host)} replace -f /tmp/race.yaml`,
+      );
+    // two clients, two API servers, one etcd
+    const [a, b] = await Promise.all([replace("cp2", "cp2"), replace("cp3", "cp3")]);
+    expect([a.code, b.code].sort()).toEqual([0, 1]);
+    const loser = a.code === 0 ? b : a;
+    expect(loser.out).toContain(
+      'Error from server (Conflict): error when replacing "/tmp/race.yaml": Operation cannot be fulfilled on leases.coordination.k8s.io "race": the object has been modified; please apply your changes to the latest version and try again',
+    );
+    const winner = a.code === 0 ? "cp2" : "cp3";
+    expect(
+      await ok("cp1", `${ADMIN} -n kube-system get lease race -o jsonpath='{.spec.holderIdentity}'`),
+    ).toBe(winner);
+  });
+
+  it("RBAC as Kubernetes ≥ 1.29: admin.conf is refused until the kubeadm:cluster-admins binding exists; super-admin.conf always passes", async () => {
+    const SUPER = "kubectl --kubeconfig /etc/kubernetes/super-admin.conf";
+    expect(await run("cp2", "test -e /etc/kubernetes/super-admin.conf")).toMatchObject({ code: 1 }); // init node only
+    await ok("cp1", `${SUPER} delete clusterrolebinding kubeadm:cluster-admins`);
+    // every API server sees the binding gone at once or within a second (its RBAC cache)
+    await waitUntil(
+      "admin.conf to be refused",
+      async () => (await run("cp1", `${ADMIN} get nodes`)).code !== 0,
+      5_000,
+    );
+    const refused = await run("cp1", `${ADMIN} -n kube-system get lease plndr-cp-lock`);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain(
+      'Error from server (Forbidden): leases.coordination.k8s.io "plndr-cp-lock" is forbidden: User "kubernetes-admin" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"',
+    );
+    expect((await run("cp1", `${SUPER} -n kube-system get lease plndr-cp-lock`)).out).toContain(
+      'leases.coordination.k8s.io "plndr-cp-lock" not found',
+    );
+    await ok(
+      "cp1",
+      `${SUPER} create clusterrolebinding kubeadm:cluster-admins --clusterrole=cluster-admin --group=kubeadm:cluster-admins`,
+    );
+    await waitUntil(
+      "admin.conf to be allowed again",
+      async () => (await run("cp1", `${ADMIN} get nodes`)).code === 0,
+      5_000,
+    );
+    // anonymous: the health endpoints only (system:public-info-viewer)
     expect(
       (await run("cp1", `curl -sk -o /dev/null -w '%{http_code}' https://${vip}:6443/api/v1/nodes`)).out,
-    ).toBe("401");
+    ).toBe("403");
+    expect((await run("cp1", `curl -sk https://${vip}:6443/readyz`)).out).toBe("ok");
+  });
+
+  it("quorum: one etcd member stopped, the API still answers; two stopped, /readyz fails everywhere; back again, nothing written before is lost", async () => {
+    const stopEtcd = (h: string) => ok(h, "mv /etc/kubernetes/manifests/etcd.yaml /root/etcd.yaml");
+    const startEtcd = (h: string) => ok(h, "mv /root/etcd.yaml /etc/kubernetes/manifests/etcd.yaml");
+    await stopEtcd("cp3");
+    await waitUntil(
+      "cp3's etcd to stop",
+      async () => (await run("cp3", "systemctl is-active kubelet-pod-etcd")).code !== 0,
+    );
+    expect(await readyz("cp1", vip)).toBe("200");
+    expect(await ok("cp1", `${ADMIN} -n default get configmap written-on-cp2 -o name`)).toContain(
+      "written-on-cp2",
+    );
+    await stopEtcd("cp2");
+    await waitUntil("/readyz to fail on every API server", async () =>
+      (await Promise.all(["cp1", "cp2", "cp3"].map((h) => readyz(h)))).every((c) => c === "500"),
+    );
+    expect(
+      (await run("cp1", `curl -sk https://${lab.host("cp1").address}:6443/readyz?verbose`)).out,
+    ).toContain("[-]etcd failed: reason withheld");
+    await startEtcd("cp2");
+    await startEtcd("cp3");
+    await waitUntil(
+      "/readyz to pass everywhere again",
+      async () => (await Promise.all(["cp1", "cp2", "cp3"].map((h) => readyz(h)))).every((c) => c === "200"),
+      60_000,
+    );
+    expect(
+      await ok("cp3", `${local("cp3")} -n default get configmap written-on-cp2 -o jsonpath='{.data.k}'`),
+    ).toBe("v");
+    expect(await members("cp2")).toEqual(["cp1 started", "cp2 started", "cp3 started"]);
+  }, 120_000);
+
+  it("reset -f removes the node's etcd member and undoes the node; a later join of it works", async () => {
     await ok("cp3", "kubeadm reset -f");
+    expect(await members("cp1")).toEqual(["cp1 started", "cp2 started"]);
     expect(
       (await run("cp3", "ls /etc/kubernetes/pki /etc/kubernetes/manifests")).out
         .trim()
@@ -200,5 +330,14 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
     expect(await ok("cp3", "systemctl is-active kubelet || true")).not.toMatch(/^active/);
     const nodes = await ok("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name");
     expect(nodes.trim().split("\n")).toEqual(["node/cp1", "node/cp2"]);
-  });
+    expect(await ok("cp3", "ls -A /var/lib/etcd")).toBe("");
+    await ok(
+      "cp3",
+      `${joinCp} --control-plane --certificate-key ${certificateKey} --apiserver-advertise-address ${lab.host("cp3").address}`,
+    );
+    expect(await members("cp1")).toEqual(["cp1 started", "cp2 started", "cp3 started"]);
+    expect(
+      await ok("cp3", `${local("cp3")} -n default get configmap written-on-cp2 -o jsonpath='{.data.k}'`),
+    ).toBe("v");
+  }, 120_000);
 });

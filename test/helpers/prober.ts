@@ -1,12 +1,16 @@
 import { request } from "node:https";
 
-/** One GET with a 1 s budget; true on HTTP 200. TLS is not verified (the stand-in's own CA). */
+/**
+ * One GET with a 1 s budget on a connection of its own (no keep-alive: each probe is a new client,
+ * as a health checker or a fresh kubectl is); true on HTTP 200. TLS is not verified (the
+ * stand-in's own CA).
+ */
 export function get200(
   url: string,
   opts: { cert?: string; key?: string; ca?: string } = {},
 ): Promise<boolean> {
   return new Promise((done) => {
-    const req = request(url, { rejectUnauthorized: false, timeout: 1000, ...opts }, (res) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 1000, agent: false, ...opts }, (res) => {
       res.resume();
       res.on("end", () => done(res.statusCode === 200));
     });

@@ -1,5 +1,6 @@
-"""`kubectl` stand-in: get nodes|node NAME|pods, apply -f FILE|-, get --raw PATH, version. The server
-comes from the kubeconfig (so through the VIP when that is the server), with its CA and client cert."""
+"""`kubectl` FALLBACK stand-in, installed only when the machine that built the image had no real
+kubectl (docker/build-image.sh says which): get nodes|node NAME|pods, apply -f FILE|-, get --raw
+PATH, version, through the same REST API the real kubectl uses."""
 import json
 import os
 import sys
@@ -7,6 +8,7 @@ import sys
 import yaml
 
 from .client import ApiError, from_kubeconfig
+from .resources import BY_KIND
 from .errors import KubeadmError
 from .flags import parse
 
@@ -92,6 +94,28 @@ def apply(api, filename: str | None) -> int:
         if not isinstance(d.get("metadata"), dict) or not d["metadata"].get("name"):
             raise KubeadmError(f"error: error validating \"{filename}\": error validating data: ValidationError(Object): missing required field \"metadata.name\"")
         objects.append(d)
-    for line in api.call("POST", "/haprov/v1/apply", {"objects": objects})["results"]:
-        print(line)
+    for d in objects:
+        group, _, version = d["apiVersion"].rpartition("/")
+        r = BY_KIND.get((group, d["kind"]))
+        if r is None:
+            raise KubeadmError(f'error: resource mapping not found for name: "{d["metadata"]["name"]}" namespace: "" from "{filename}": no matches for kind "{d["kind"]}" in version "{d["apiVersion"]}"')
+        ns = d["metadata"].get("namespace", "default") if r.namespaced else None
+        base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+        coll = f"{base}/namespaces/{ns}/{r.name}" if ns else f"{base}/{r.name}"
+        name = d["metadata"]["name"]
+        label = f"{r.singular}.{group}" if group else r.singular  # kubectl's own wording
+        try:
+            cur = api.call("GET", f"{coll}/{name}")
+        except ApiError as e:
+            if e.code != 404:
+                raise
+            api.call("POST", coll, d)
+            print(f"{label}/{name} created")
+            continue
+        same = all(cur.get(k) == v for k, v in d.items() if k not in ("metadata", "apiVersion", "kind"))
+        if same:
+            print(f"{label}/{name} unchanged")
+            continue
+        api.call("PUT", f"{coll}/{name}", {**d, "metadata": {**d["metadata"], "resourceVersion": cur["metadata"]["resourceVersion"]}})
+        print(f"{label}/{name} configured")
     return 0

@@ -1,13 +1,121 @@
-"""kubelet stand-in: runs the API server stand-in while the kube-apiserver static-pod manifest exists
-(as the real kubelet runs the static pod), and idles otherwise (a worker, or before init/join)."""
+"""kubelet stand-in: runs the static pods of /etc/kubernetes/manifests it can run — etcd (the REAL
+etcd binary, with the manifest's command line) and kube-apiserver (the stand-in, with its flags) —
+and restarts one when its manifest changes or its process dies, as the kubelet does. Each pod runs
+in a transient systemd unit of its own (kubelet-pod-NAME.service), not in the kubelet's cgroup: as
+with real containers, stopping the kubelet leaves the pods running, and a restarted kubelet adopts
+them. Manifests of other components (controller-manager, scheduler) are read and not run: the
+stand-in has no controllers. Idles when there are no manifests (a worker, or before init/join)."""
+from __future__ import annotations
+
+import hashlib
 import os
+import signal
+import subprocess
+import sys
 import time
 
-from . import apiserver, paths
+import yaml
+
+from . import paths
+
+RUNNABLE = {"etcd", "kube-apiserver"}
+STATE = "/run/haprov-standin/pods"
+PYTHON_APISERVER = [sys.executable, "-m", "k8s_standin.apiserver"]
+ETCD_BINARY = "/usr/bin/etcd"
+
+
+def unit(name: str) -> str:
+    return f"kubelet-pod-{name}.service"
+
+
+def read_manifests() -> dict[str, tuple[list[str], str]]:
+    """component → (command, sha256 of the manifest) for every runnable static pod."""
+    out = {}
+    if not os.path.isdir(paths.MANIFESTS):
+        return out
+    for f in sorted(os.listdir(paths.MANIFESTS)):
+        if not f.endswith((".yaml", ".yml", ".json")):
+            continue
+        try:
+            with open(os.path.join(paths.MANIFESTS, f), "rb") as fh:
+                raw = fh.read()
+            pod = yaml.safe_load(raw)
+            container = pod["spec"]["containers"][0]
+            name = pod["metadata"]["name"]
+        except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
+            print(f"kubelet: {f}: not a pod manifest: {e}", file=sys.stderr, flush=True)
+            continue
+        if name in RUNNABLE:
+            out[name] = (list(container.get("command") or []) + list(container.get("args") or []), hashlib.sha256(raw).hexdigest())
+    return out
+
+
+def _active(name: str) -> bool:
+    r = subprocess.run(["systemctl", "is-active", "--quiet", unit(name)])
+    return r.returncode == 0
+
+
+def _recorded(name: str) -> str:
+    try:
+        with open(f"{STATE}/{name}") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def start(name: str, command: list[str], sha: str) -> None:
+    if name == "etcd":
+        argv = [ETCD_BINARY, *command[1:]]
+        env = []
+    else:
+        argv = [*PYTHON_APISERVER, *command[1:]]
+        env = ["--setenv=PYTHONPATH=/usr/local/lib/haprov-standin", "--setenv=PYTHONDONTWRITEBYTECODE=1"]
+    subprocess.run(["systemctl", "reset-failed", unit(name)], capture_output=True)
+    r = subprocess.run(["systemd-run", "--quiet", "--collect", f"--unit={unit(name)}", "--property=KillMode=mixed", *env, "--", *argv],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"kubelet: starting {name}: {r.stderr.strip()}", file=sys.stderr, flush=True)
+        return
+    os.makedirs(STATE, exist_ok=True)
+    with open(f"{STATE}/{name}", "w") as f:
+        f.write(sha)
+    print(f"kubelet: started static pod {name}", file=sys.stderr, flush=True)
+
+
+def stop(name: str) -> None:
+    subprocess.run(["systemctl", "stop", unit(name)], capture_output=True)
+    try:
+        os.remove(f"{STATE}/{name}")
+    except OSError:
+        pass
+
+
+def stop_all() -> None:
+    """kubeadm reset: the pods go with the node (crictl rm in the real reset)."""
+    for name in RUNNABLE:
+        stop(name)
 
 
 def main() -> int:
-    while not os.path.exists(f"{paths.MANIFESTS}/kube-apiserver.yaml"):
-        time.sleep(2)
-    apiserver.serve()
-    return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    backoff: dict[str, tuple[float, float]] = {}  # name → (next try, delay): CrashLoopBackOff
+    while True:
+        wanted = read_manifests()
+        for name in RUNNABLE - set(wanted):
+            if _recorded(name):
+                print(f"kubelet: manifest of {name} removed: stopping it", file=sys.stderr, flush=True)
+                stop(name)
+        for name, (command, sha) in wanted.items():
+            running = _active(name)
+            if running and _recorded(name) == sha:
+                backoff.pop(name, None)
+                continue
+            if running:
+                print(f"kubelet: manifest of {name} changed: restarting it", file=sys.stderr, flush=True)
+                stop(name)
+            at, delay = backoff.get(name, (0.0, 0.5))
+            if time.time() < at:
+                continue
+            start(name, command, sha)
+            backoff[name] = (time.time() + delay, min(delay * 2, 10.0))
+        time.sleep(1)

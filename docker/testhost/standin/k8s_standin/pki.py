@@ -38,14 +38,17 @@ def new_ca(cn: str) -> tuple[bytes, bytes]:
     return key, cert
 
 
-def sign(ca_key: bytes, ca_cert: bytes, subject: str, sans: list[str] | None, client: bool) -> tuple[bytes, bytes]:
+def sign(ca_key: bytes, ca_cert: bytes, subject: str, sans: list[str] | None, client: bool, server: bool | None = None) -> tuple[bytes, bytes]:
+    """A key pair signed by the CA; client and/or server usage (etcd's server and peer certs have both)."""
+    server = (not client) if server is None else server
     key = new_key()
     with tempfile.TemporaryDirectory() as d:
         for name, data in (("k", key), ("cak", ca_key), ("cac", ca_cert)):
             with open(f"{d}/{name}", "wb") as f:
                 f.write(data)
         csr = _openssl("req", "-new", "-key", f"{d}/k", "-subj", subject)
-        ext = ["extendedKeyUsage=clientAuth" if client else "extendedKeyUsage=serverAuth"]
+        ext = ["keyUsage=critical,digitalSignature,keyEncipherment",
+               "extendedKeyUsage=" + ",".join(u for u, on in (("serverAuth", server), ("clientAuth", client)) if on)]
         if sans:
             ext.append("subjectAltName=" + ",".join(("IP:" if _is_ip(s) else "DNS:") + s for s in sans))
         with open(f"{d}/ext", "w") as f:
@@ -57,7 +60,7 @@ def sign(ca_key: bytes, ca_cert: bytes, subject: str, sans: list[str] | None, cl
 
 def _is_ip(s: str) -> bool:
     parts = s.split(".")
-    return len(parts) == 4 and all(x.isdigit() for x in parts)
+    return (len(parts) == 4 and all(x.isdigit() for x in parts)) or ":" in s
 
 
 def ca_hash(ca_cert_pem: bytes) -> str:
@@ -67,9 +70,10 @@ def ca_hash(ca_cert_pem: bytes) -> str:
     return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
-def create_shared_pki() -> None:
-    """What `kubeadm init` creates once per cluster and joining control planes must share."""
-    for base, cn in (("ca", "kubernetes"), ("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
+def create_shared_pki(local_etcd: bool = True) -> None:
+    """What `kubeadm init` creates once per cluster and joining control planes must share (with
+    external etcd, the etcd CA is the operator's, not made here)."""
+    for base, cn in (("ca", "kubernetes"), ("front-proxy-ca", "front-proxy-ca"), *((("etcd/ca", "etcd-ca"),) if local_etcd else ())):
         key, cert = new_ca(cn)
         _write(f"{paths.PKI}/{base}.key", key, 0o600)
         _write(f"{paths.PKI}/{base}.crt", cert, 0o644)
@@ -83,26 +87,47 @@ def read(name: str) -> bytes:
         return f.read()
 
 
-def missing_shared() -> list[str]:
-    return [n for n in paths.SHARED_PKI if not os.path.exists(f"{paths.PKI}/{n}")]
+def missing_shared(local_etcd: bool = True) -> list[str]:
+    return [n for n in paths.shared_pki(local_etcd) if not os.path.exists(f"{paths.PKI}/{n}")]
 
 
-def create_node_certs(node: str, address: str, sans: list[str]) -> None:
-    """The per-node certificates: the API server's serving cert (SANs incl. the endpoint) and the admin client cert."""
-    ca_key, ca_cert = read("ca.key"), read("ca.crt")
+def _pair(base: str, key: bytes, cert: bytes) -> None:
+    _write(f"{paths.PKI}/{base}.key", key, 0o600)
+    _write(f"{paths.PKI}/{base}.crt", cert, 0o644)
+
+
+def create_apiserver_cert(node: str, address: str, sans: list[str]) -> None:
+    """The API server's serving certificate, with kubeadm's SANs plus the endpoint and certSANs."""
     all_sans = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", node, address, "10.96.0.1", "127.0.0.1", *sans]
-    key, cert = sign(ca_key, ca_cert, f"/CN=kube-apiserver", list(dict.fromkeys(all_sans)), client=False)
-    _write(f"{paths.PKI}/apiserver.key", key, 0o600)
-    _write(f"{paths.PKI}/apiserver.crt", cert, 0o644)
-    key, cert = sign(ca_key, ca_cert, "/O=kubeadm:cluster-admins/CN=kubernetes-admin", None, client=True)
-    _write(f"{paths.PKI}/admin-client.key", key, 0o600)
-    _write(f"{paths.PKI}/admin-client.crt", cert, 0o644)
+    _pair("apiserver", *sign(read("ca.key"), read("ca.crt"), "/CN=kube-apiserver", list(dict.fromkeys(all_sans)), client=False))
 
 
-def kubeconfig(server: str, user: str) -> bytes:
+def create_etcd_client_cert() -> None:
+    """apiserver-etcd-client: the API server's client certificate for etcd, signed by the etcd CA."""
+    _pair("apiserver-etcd-client", *sign(read("etcd/ca.key"), read("etcd/ca.crt"), "/CN=kube-apiserver-etcd-client", None, client=True))
+
+
+def create_etcd_member_certs(node: str, address: str) -> None:
+    """Stacked etcd's certificates as kubeadm makes them: server and peer (CN = node name; SANs
+    localhost, the node name, its address, 127.0.0.1 and ::1) and the healthcheck client."""
+    ca_key, ca_cert = read("etcd/ca.key"), read("etcd/ca.crt")
+    sans = ["localhost", node, address, "127.0.0.1", "::1"]
+    _pair("etcd/server", *sign(ca_key, ca_cert, f"/CN={node}", sans, client=True, server=True))
+    _pair("etcd/peer", *sign(ca_key, ca_cert, f"/CN={node}", sans, client=True, server=True))
+    _pair("etcd/healthcheck-client", *sign(ca_key, ca_cert, "/CN=kube-etcd-healthcheck-client", None, client=True))
+
+
+def client_cert(subject: str) -> tuple[bytes, bytes]:
+    """A client certificate of the cluster CA: /O=group/CN=user, as in kubeadm's kubeconfigs."""
+    return sign(read("ca.key"), read("ca.crt"), subject, None, client=True)
+
+
+def kubeconfig(server: str, user: str, subject: str) -> bytes:
+    """A kubeconfig whose user has its own client certificate (subject "/O=group/CN=name")."""
+    key_pem, cert_pem = client_cert(subject)
     ca = base64.b64encode(read("ca.crt")).decode()
-    crt = base64.b64encode(read("admin-client.crt")).decode()
-    key = base64.b64encode(read("admin-client.key")).decode()
+    crt = base64.b64encode(cert_pem).decode()
+    key = base64.b64encode(key_pem).decode()
     return f"""apiVersion: v1
 kind: Config
 clusters:

@@ -27,9 +27,13 @@ def _port_free(port: int) -> bool:
         s.close()
 
 
-def run(kind: str, bind_port: int, endpoint: str | None, ignore: list[str]) -> None:
-    """kind: init | join-control-plane | join-worker."""
+def run(kind: str, bind_port: int, endpoint: str | None, ignore: list[str], local_etcd: bool = False) -> None:
+    """kind: init | join-control-plane | join-worker | control-plane-prepare (the checks a joining
+    control plane runs once the cluster's configuration is read); local_etcd: a stacked member."""
     errors: list[tuple[str, str]] = []
+    if kind == "control-plane-prepare":
+        errors += _control_plane(bind_port, local_etcd)
+        return _report(errors, ignore)
     errors += _content(f"{paths.PROC_SYS}/net/ipv4/ip_forward", "1", "FileContent--proc-sys-net-ipv4-ip_forward")
     errors += _content(f"{paths.PROC_SYS}/net/bridge/bridge-nf-call-iptables", "1", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables")
     try:
@@ -39,11 +43,7 @@ def run(kind: str, bind_port: int, endpoint: str | None, ignore: list[str]) -> N
     except OSError:
         pass
     if kind in ("init", "join-control-plane"):
-        if not _port_free(bind_port):
-            errors.append((f"Port-{bind_port}", f"Port {bind_port} is in use"))
-        for f in paths.STATIC_PODS:
-            if os.path.exists(f"{paths.MANIFESTS}/{f}"):
-                errors.append((f"FileAvailable--etc-kubernetes-manifests-{f}", f"/etc/kubernetes/manifests/{f} already exists"))
+        errors += _control_plane(bind_port, local_etcd)
     if kind == "init" and os.path.isdir(paths.MANIFESTS) and os.listdir(paths.MANIFESTS):
         errors.append(("DirAvailable--etc-kubernetes-manifests", "/etc/kubernetes/manifests is not empty"))
     if kind.startswith("join") and os.path.exists(f"{paths.K8S}/kubelet.conf"):
@@ -54,6 +54,26 @@ def run(kind: str, bind_port: int, endpoint: str | None, ignore: list[str]) -> N
             socket.getaddrinfo(host, None)
         except socket.gaierror:
             errors.append(("ControlPlaneEndpoint", f'unable to resolve control-plane endpoint "{endpoint}"'))
+    _report(errors, ignore)
+
+
+def _control_plane(bind_port: int, local_etcd: bool) -> list[tuple[str, str]]:
+    errors = []
+    if not _port_free(bind_port):
+        errors.append((f"Port-{bind_port}", f"Port {bind_port} is in use"))
+    for f in paths.STATIC_PODS:
+        if os.path.exists(f"{paths.MANIFESTS}/{f}"):
+            errors.append((f"FileAvailable--etc-kubernetes-manifests-{f}", f"/etc/kubernetes/manifests/{f} already exists"))
+    if local_etcd:
+        for port in (2379, 2380):
+            if not _port_free(port):
+                errors.append((f"Port-{port}", f"Port {port} is in use"))
+        if os.path.isdir(paths.ETCD_DATA) and os.listdir(paths.ETCD_DATA):
+            errors.append(("DirAvailable--var-lib-etcd", "/var/lib/etcd is not empty"))
+    return errors
+
+
+def _report(errors: list[tuple[str, str]], ignore: list[str]) -> None:
     ignored = {i.lower() for i in ignore}
     fatal = [(n, m) for n, m in errors if "all" not in ignored and n.lower() not in ignored]
     for n, m in errors:

@@ -1,12 +1,13 @@
-"""Unit tests of the kubeadm stand-in's own logic (flags, config strictness, preflight, PKI, state).
+"""Unit tests of the stand-in's own logic (flags, config strictness, preflight, PKI, tokens, patches, RBAC, discovery, kubelet).
 Run inside the test-host image (it has python3-yaml and openssl):
   docker run --rm -v "$PWD/docker/testhost/standin:/s:ro" -w /s haprov-testhost python3 -m unittest discover -s tests -v
 """
+import base64
+import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 ROOT = tempfile.mkdtemp(prefix="standin-root-")
@@ -15,8 +16,9 @@ os.environ["HAPROV_STANDIN_ROOT"] = ROOT
 os.environ["HAPROV_STANDIN_PROC_SYS"] = PROC
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from k8s_standin import config, flags, paths, pki, preflight, state  # noqa: E402
+from k8s_standin import apiserver, config, etcd, flags, kubelet, patch, paths, pki, preflight, rbac, resources, state  # noqa: E402
 from k8s_standin.errors import KubeadmError  # noqa: E402
+from k8s_standin.store import ApiStatus  # noqa: E402
 
 
 def write(path, text):
@@ -123,18 +125,140 @@ class Pki(unittest.TestCase):
             pki.decrypt(blob, "cd" * 32)
 
 
-class State(unittest.TestCase):
-    def test_tokens_expire(self):
-        s = state.empty("10.0.0.100:8443", "sha256:x")
-        state.add_token(s, "abcdef.0123456789abcdef", ttl=60)
-        self.assertTrue(state.token_valid(s, "abcdef.0123456789abcdef"))
-        self.assertFalse(state.token_valid(s, "abcdef.0123456789abcdeX"))
-        self.assertFalse(state.token_valid(s, "garbage"))
-        s["tokens"]["abcdef"]["expires"] = time.time() - 1
-        self.assertFalse(state.token_valid(s, "abcdef.0123456789abcdef"))
-
+class Tokens(unittest.TestCase):
     def test_new_token_format(self):
         self.assertRegex(state.new_token(), r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
+
+    def test_cluster_info_signature_is_hs256_over_the_kubeconfig_with_the_token_secret(self):
+        content = "apiVersion: v1\nclusters: []\n"
+        sig = apiserver.jws_detached(content, "abcdef", "0123456789abcdef")
+        header, empty, mac = sig.split(".")
+        self.assertEqual(empty, "")  # detached: no payload
+        self.assertEqual(json.loads(base64.urlsafe_b64decode(header + "==")), {"alg": "HS256", "kid": "abcdef"})
+        payload = base64.urlsafe_b64encode(content.encode()).rstrip(b"=").decode()
+        want = subprocess.run(["openssl", "dgst", "-sha256", "-binary", "-hmac", "0123456789abcdef"], input=f"{header}.{payload}".encode(), capture_output=True).stdout
+        self.assertEqual(base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4)), want)
+        self.assertNotEqual(sig, apiserver.jws_detached(content, "abcdef", "0123456789abcdeX"))
+
+
+class StrategicMerge(unittest.TestCase):
+    def test_containers_merge_by_name_and_maps_merge(self):
+        cur = {"spec": {"containers": [{"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]}, {"name": "b", "image": "b:1"}]}, "data": {"k": "v", "gone": "x"}}
+        out = patch.strategic_merge(cur, {"spec": {"containers": [{"name": "a", "image": "a:2"}]}, "data": {"gone": None, "new": "y"}})
+        self.assertEqual([c["image"] for c in out["spec"]["containers"]], ["a:2", "b:1"])
+        self.assertEqual(out["spec"]["containers"][0]["env"], [{"name": "X", "value": "1"}])
+        self.assertEqual(out["data"], {"k": "v", "new": "y"})
+
+    def test_directives_kubectl_sends(self):
+        cur = {"spec": {"containers": [{"name": "a"}, {"name": "b"}], "args": ["x", "y"], "finalizers": ["f1"]}}
+        out = patch.strategic_merge(cur, {"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "c"}, {"name": "a"}],
+                                                   "containers": [{"name": "c"}, {"name": "a", "$patch": "delete"}], "args": ["z"]}})
+        self.assertEqual([c["name"] for c in out["spec"]["containers"]], ["b", "c"])
+        self.assertEqual(out["spec"]["args"], ["z"])  # no merge key: replaced
+        self.assertEqual(patch.strategic_merge({"m": {"a": 1, "b": 2}}, {"m": {"$patch": "replace", "c": 3}}), {"m": {"c": 3}})
+        self.assertEqual(patch.strategic_merge({"f": ["a", "b"]}, {"$deleteFromPrimitiveList/f": ["a"]}), {"f": ["b"]})
+
+    def test_merge_and_json_patch(self):
+        self.assertEqual(patch.apply("application/merge-patch+json", {"a": {"b": 1, "c": 2}}, {"a": {"b": None}}), {"a": {"c": 2}})
+        self.assertEqual(patch.apply("application/json-patch+json", {"a": [1]}, [{"op": "add", "path": "/a/-", "value": 2}]), {"a": [1, 2]})
+        with self.assertRaises(ApiStatus) as e:
+            patch.apply("application/apply-patch+yaml", {}, {})
+        self.assertEqual(e.exception.code, 415)
+
+
+class FakeStore:
+    def __init__(self, objects):
+        self.objects = objects
+
+    def list(self, r, ns, serializable=False):
+        return [o for o in self.objects if o["kind"] == r.kind], 1
+
+
+class Rbac(unittest.TestCase):
+    LEASES = resources.BY_PATH[("coordination.k8s.io", "v1", "leases")]
+    ADMIN = rbac.User("kubernetes-admin", ["kubeadm:cluster-admins", "system:authenticated"])
+
+    def authz(self, objects):
+        return rbac.Authorizer(FakeStore(objects), ttl=0)
+
+    def test_admin_conf_has_no_rights_until_the_kubeadm_binding_exists(self):
+        req = rbac.Request("get", self.LEASES, "kube-system", "plndr-cp-lock")
+        self.assertFalse(self.authz([]).allowed(self.ADMIN, req))
+        self.assertEqual(str(rbac.forbidden(self.ADMIN, req)),
+                         'leases.coordination.k8s.io "plndr-cp-lock" is forbidden: User "kubernetes-admin" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"')
+        crb = {"kind": "ClusterRoleBinding", "metadata": {"name": "kubeadm:cluster-admins"}, "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
+               "subjects": [{"kind": "Group", "name": "kubeadm:cluster-admins"}]}
+        self.assertTrue(self.authz([crb]).allowed(self.ADMIN, req))
+
+    def test_system_masters_bypasses_rbac_and_anonymous_sees_only_public_info(self):
+        su = rbac.User("kubernetes-super-admin", ["system:masters", "system:authenticated"])
+        self.assertTrue(self.authz([]).allowed(su, rbac.Request("delete", self.LEASES, "x", "y")))
+        a = self.authz([])
+        self.assertTrue(a.allowed(rbac.ANONYMOUS, rbac.Request("get", path="/readyz")))
+        self.assertFalse(a.allowed(rbac.ANONYMOUS, rbac.Request("get", path="/api")))
+        self.assertEqual(str(rbac.forbidden(rbac.ANONYMOUS, rbac.Request("get", path="/api"))), 'forbidden: User "system:anonymous" cannot get path "/api"')
+
+    def test_role_binding_with_resource_names(self):
+        secrets = resources.BY_PATH[("", "v1", "secrets")]
+        role = {"kind": "Role", "metadata": {"name": "kubeadm:kubeadm-certs", "namespace": "kube-system"},
+                "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["kubeadm-certs"], "verbs": ["get"]}]}
+        rb = {"kind": "RoleBinding", "metadata": {"name": "kubeadm:kubeadm-certs", "namespace": "kube-system"}, "roleRef": {"kind": "Role", "name": "kubeadm:kubeadm-certs"},
+              "subjects": [{"kind": "Group", "name": "system:bootstrappers:kubeadm:default-node-token"}]}
+        a = self.authz([role, rb])
+        boot = rbac.User("system:bootstrap:abcdef", ["system:bootstrappers", "system:bootstrappers:kubeadm:default-node-token", "system:authenticated"])
+        self.assertTrue(a.allowed(boot, rbac.Request("get", secrets, "kube-system", "kubeadm-certs")))
+        self.assertFalse(a.allowed(boot, rbac.Request("get", secrets, "kube-system", "other")))
+        self.assertFalse(a.allowed(boot, rbac.Request("get", secrets, "default", "kubeadm-certs")))
+        self.assertFalse(a.allowed(boot, rbac.Request("list", secrets, "kube-system")))
+
+
+class Discovery(unittest.TestCase):
+    def test_aggregated_and_legacy_agree(self):
+        agg = resources.aggregated(False, "apidiscovery.k8s.io/v2")
+        names = {i["metadata"]["name"] for i in agg["items"]}
+        self.assertEqual(names, {g["name"] for g in resources.group_list()["groups"]})
+        core = resources.aggregated(True, "apidiscovery.k8s.io/v2")["items"][0]["versions"][0]["resources"]
+        self.assertEqual({r["resource"] for r in core}, {r["name"] for r in resources.resource_list("", "v1")["resources"]})
+
+    def test_openapi_declares_field_validation_for_every_patch(self):
+        doc = resources.openapi_gv("apps", "v1")
+        patches = [p["patch"] for p in doc["paths"].values() if "patch" in p]
+        self.assertTrue(patches)
+        self.assertTrue(all(any(q["name"] == "fieldValidation" for q in p["parameters"]) for p in patches))
+        self.assertIsNone(resources.openapi_gv("nope", "v1"))
+
+    def test_etcd_keys_follow_kube_apiserver(self):
+        self.assertEqual(resources.BY_PATH[("", "v1", "nodes")].etcd_key(None, "cp1"), "/registry/minions/cp1")
+        self.assertEqual(self.LEASES_KEY, "/registry/leases/kube-system/plndr-cp-lock")
+        self.assertEqual(etcd.prefix_end("/registry/leases/"), base64.b64encode(b"/registry/leases0").decode())
+
+    LEASES_KEY = resources.BY_PATH[("coordination.k8s.io", "v1", "leases")].etcd_key("kube-system", "plndr-cp-lock")
+
+
+class Kubelet(unittest.TestCase):
+    def test_reads_runnable_static_pods_only(self):
+        write(f"{paths.MANIFESTS}/etcd.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: etcd}\nspec:\n  containers:\n  - name: etcd\n    command: [etcd, --name=cp1]\n")
+        write(f"{paths.MANIFESTS}/kube-scheduler.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-scheduler}\nspec:\n  containers:\n  - name: s\n    command: [kube-scheduler]\n")
+        write(f"{paths.MANIFESTS}/broken.yaml", ":\n- [")
+        try:
+            pods = kubelet.read_manifests()
+            self.assertEqual(list(pods), ["etcd"])
+            self.assertEqual(pods["etcd"][0], ["etcd", "--name=cp1"])
+        finally:
+            for f in ("etcd.yaml", "kube-scheduler.yaml", "broken.yaml"):
+                os.remove(f"{paths.MANIFESTS}/{f}")
+
+    def test_a_used_etcd_data_dir_fails_preflight(self):
+        write(f"{PROC}/net/ipv4/ip_forward", "1\n")
+        write(f"{PROC}/net/bridge/bridge-nf-call-iptables", "1\n")
+        write(f"{paths.ETCD_DATA}/member/snap/db", "x")
+        try:
+            with self.assertRaisesRegex(KubeadmError, r"\[ERROR DirAvailable--var-lib-etcd\]: /var/lib/etcd is not empty"):
+                preflight.run("init", 16443, None, [], local_etcd=True)
+            preflight.run("init", 16443, None, [], local_etcd=False)  # external etcd: not checked
+        finally:
+            import shutil
+            shutil.rmtree(paths.ETCD_DATA)
 
 
 if __name__ == "__main__":
