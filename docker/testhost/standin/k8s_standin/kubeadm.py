@@ -591,18 +591,19 @@ def reset(argv: list[str]) -> int:
         if not sys.stdin.isatty():
             raise KubeadmError("error execution phase preflight: won't proceed; the user didn't answer (Y|n) in order to continue")
     node = state.read_node()
-    if node and os.path.exists(f"{paths.MANIFESTS}/etcd.yaml"):
-        _remove_etcd_member(node["address"])
+    # As kubeadm: the etcd data directory is cleaned only when this node ran kubeadm's local etcd
+    # (an external etcd's data, e.g. Debian's etcd under /var/lib/etcd/default, is not kubeadm's).
+    local_etcd = os.path.exists(f"{paths.MANIFESTS}/etcd.yaml")
     if node and os.path.exists(f"{paths.K8S}/admin.conf"):
         # Stand-in simplification: the Node object goes too (a real one would linger, NotReady).
-        try:
-            from_kubeconfig(f"{paths.K8S}/admin.conf", timeout=5).call("DELETE", f"/api/v1/nodes/{node['name']}")
-        except ApiError:
-            print("[reset] Failed to delete this node's Node object (the endpoint did not answer)")
+        # Done before the etcd member leaves: after that this node's API server has no etcd.
+        _delete_node(node["name"])
+    if node and local_etcd:
+        _remove_etcd_member(node["address"])
     subprocess.run(["systemctl", "stop", "kubelet.service"], capture_output=True)
     print("[reset] Stopping the kubelet service")
     kubelet.stop_all()
-    for d in (paths.MANIFESTS, paths.PKI, paths.ETCD_DATA):
+    for d in (paths.MANIFESTS, paths.PKI, *([paths.ETCD_DATA] if local_etcd else [])):
         if os.path.isdir(d):
             for e in os.listdir(d):
                 shutil.rmtree(f"{d}/{e}") if os.path.isdir(f"{d}/{e}") else os.remove(f"{d}/{e}")
@@ -610,9 +611,24 @@ def reset(argv: list[str]) -> int:
         if os.path.exists(f"{paths.K8S}/{c}"):
             os.remove(f"{paths.K8S}/{c}")
     shutil.rmtree(paths.STATE_DIR, ignore_errors=True)
-    print("[reset] Deleted contents of: [/etc/kubernetes/manifests /var/lib/etcd /var/lib/kubelet /etc/kubernetes/pki]")
+    print(f"[reset] Deleted contents of: [/etc/kubernetes/manifests{' /var/lib/etcd' if local_etcd else ''} /var/lib/kubelet /etc/kubernetes/pki]")
     print("The reset process does not clean your kubeconfig files and you must remove them manually.\nPlease, check the contents of the $HOME/.kube/config file.")
     return 0
+
+
+def _delete_node(name: str) -> None:
+    deadline = time.time() + 15
+    while True:
+        try:
+            from_kubeconfig(f"{paths.K8S}/admin.conf", timeout=5).call("DELETE", f"/api/v1/nodes/{name}")
+            return
+        except ApiError as e:
+            if e.code == 404:
+                return
+            if time.time() > deadline:
+                print("[reset] Failed to delete this node's Node object (the endpoint did not answer)")
+                return
+            time.sleep(1)
 
 
 def _remove_etcd_member(address: str) -> None:
