@@ -172,6 +172,27 @@ export const PacemakerSettings = z.strictObject({
     .describe("Seconds after which old haproxy failures are forgotten"),
 });
 
+/** etcd-local-proxy (design E): which proxy each node runs, and the operator's way in. */
+export const LocalProxySettings = z.strictObject({
+  proxy: z
+    .enum(["haproxy", "nginx"], { error: "expected haproxy or nginx" })
+    .default("haproxy")
+    .describe(
+      "haproxy (active /readyz checks, the default) or nginx (stream module, passive checks only) on 127.0.0.1:lbPort of every node",
+    ),
+  externalEndpoint: z
+    .strictObject({
+      address: hostAddress.describe(
+        "IPv4 address or DNS name of a load balancer in front of the API servers",
+      ),
+      port: port.default(6443).describe("Its port"),
+    })
+    .optional()
+    .describe(
+      "Where the operator's kubeconfig points (haprov kubeconfig); default: the first control-plane node's API server. Added to the API server certificate",
+    ),
+});
+
 export const ClusterFields = z.strictObject({
   name: name.describe("Cluster name; also names lab resources"),
   mode: z
@@ -214,6 +235,9 @@ export const ClusterFields = z.strictObject({
     .describe("fast: VRRPv3, 0.3 s adverts (~1 s failover) and NO VRRP authentication"),
   strict: z.boolean().default(false).describe("Turn quorum warnings into errors"),
   lbPair: LbPairSettings.prefault({}).describe("haproxy-pair: how the LB hosts hand the VIP over"),
+  localProxy: LocalProxySettings.prefault({}).describe(
+    "etcd-local-proxy: the proxy every node runs on its loopback, and the operator's endpoint",
+  ),
   pacemaker: PacemakerSettings.optional().describe(
     "pacemaker: fencing, the hacluster password, corosync and failure settings",
   ),

@@ -55,11 +55,14 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `haprov-lab-${o.name}`, "-f", key]);
   const pub = await readFile(`${key}.pub`, "utf8");
 
+  const base = o.topology.hosts(o.hosts);
+  // --workers adds w1…wN after the workers the mode's lab already has (design E has w1)
+  const own = base.filter((h) => /^w\d+$/.test(h.name)).length;
   const workers = Array.from({ length: o.workers ?? 0 }, (_, i) => ({
-    name: `w${i + 1}`,
+    name: `w${own + i + 1}`,
     roles: ["worker"] as const,
   }));
-  const hosts = [...o.topology.hosts(o.hosts), ...workers].map((h, i) => ({
+  const hosts = [...base, ...workers].map((h, i) => ({
     ...h,
     address: subnet.hostAddress(i),
   }));

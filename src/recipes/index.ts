@@ -3,7 +3,8 @@ import { designA } from "./keepalived-haproxy/index.js";
 import type { Recipe } from "./recipe.js";
 import { designB } from "./haproxy-pair/index.js";
 import { designD } from "./pacemaker/index.js";
-import { designC, designE } from "./pending.js";
+import { designE } from "./etcd-local-proxy/index.js";
+import { designC } from "./pending.js";
 
 export type { Recipe } from "./recipe.js";
 

@@ -29,23 +29,3 @@ export const designC: Recipe = {
   }),
   lab: { hosts: cps, cluster: (vip) => vipLines(vip, 6443) },
 };
-
-export const designE: Recipe = {
-  mode: "etcd-local-proxy",
-  title: "a static etcd cluster and a local API proxy on every node (not written yet)",
-  values: [],
-  rules: () => [],
-  endpoint: (inv) => ({ host: "127.0.0.1", port: inv.cluster.lbPort }),
-  operatorEndpoint: (inv, hosts) => {
-    const cp = hosts.find((h) => h.roles.includes("control-plane"));
-    return {
-      host: cp?.address ?? "",
-      port: inv.cluster.apiServerPort,
-      why: `the API server of ${cp?.name ?? "no node"}`,
-    };
-  },
-  lab: {
-    hosts: (n) => cps(n).map((h) => ({ ...h, roles: ["control-plane", "etcd"] as Role[] })),
-    cluster: () => ["lbPort: 7443"],
-  },
-};

@@ -11,6 +11,15 @@ export interface ClusterShape {
   serviceCidr: string;
   apiServerPort: number;
   certSANs: string[];
+  /** etcd run outside kubeadm (design E): its client endpoints and the files the API server uses. */
+  externalEtcd?: ExternalEtcd | undefined;
+}
+
+export interface ExternalEtcd {
+  endpoints: string[];
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 export interface NodeShape {
@@ -49,6 +58,17 @@ networking:
 apiServer:
   certSANs:
 ${c.certSANs.map((s) => `    - ${q(s)}`).join("\n")}
+${c.externalEtcd ? externalEtcd(c.externalEtcd) : ""}`;
+}
+
+function externalEtcd(e: ExternalEtcd): string {
+  return `etcd:
+  external:
+    endpoints:
+${e.endpoints.map((u) => `      - ${q(u)}`).join("\n")}
+    caFile: ${q(e.caFile)}
+    certFile: ${q(e.certFile)}
+    keyFile: ${q(e.keyFile)}
 `;
 }
 

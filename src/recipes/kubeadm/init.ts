@@ -10,7 +10,7 @@ import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import type { Endpoint } from "../recipe.js";
-import { renderInitConfig, type ClusterShape } from "./config.js";
+import { renderInitConfig, type ClusterShape, type ExternalEtcd } from "./config.js";
 import { renderFlannel } from "./flannel.js";
 import { ADMIN_CONF, INIT_CONFIG, INIT_NODE, INITIALISED, isInitNode } from "./values.js";
 
@@ -21,6 +21,8 @@ export interface KubeadmOptions {
   via: string;
   /** Extra subject names of the API server certificate (the VIP, every control-plane address…). */
   certSANs: string[];
+  /** etcd outside kubeadm (design E); absent: kubeadm's stacked etcd. */
+  externalEtcd?: ExternalEtcd | undefined;
 }
 
 export function clusterShape(input: RecipeInput, o: KubeadmOptions): ClusterShape {
@@ -32,6 +34,7 @@ export function clusterShape(input: RecipeInput, o: KubeadmOptions): ClusterShap
     serviceCidr: c.serviceCidr,
     apiServerPort: c.apiServerPort,
     certSANs: o.certSANs,
+    externalEtcd: o.externalEtcd,
   };
 }
 

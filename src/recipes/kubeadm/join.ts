@@ -27,8 +27,8 @@ import {
   joinToken,
   KUBELET_CONF,
   notInitNode,
-  PKI_FILES,
   pkiCopy,
+  pkiFilesFor,
   UNJOINED,
 } from "./values.js";
 
@@ -82,11 +82,12 @@ export function joinTokenPhase(input: RecipeInput, nodes: HostSpec[]) {
  */
 export function joinControlPlanePhase(input: RecipeInput, o: KubeadmOptions) {
   const step = stepsOf(input);
+  const pkiFiles = pkiFilesFor(o.externalEtcd !== undefined);
   return phase(input, {
     name: "join control plane",
     hosts: byRole(input.hosts, "control-plane"),
     serial: 1,
-    gather: PKI_FILES.map((f) =>
+    gather: pkiFiles.map((f) =>
       // Read into memory only, from the initialised node (the first in inventory order: the
       // node the init phase chose); nothing is read with pki: upload.
       gatherInto(f.key, () =>
@@ -96,7 +97,7 @@ export function joinControlPlanePhase(input: RecipeInput, o: KubeadmOptions) {
       ),
     ),
     steps: [
-      ...PKI_FILES.map((f) =>
+      ...pkiFiles.map((f) =>
         step({
           name: `pki ${f.file}`,
           type: fileStep,

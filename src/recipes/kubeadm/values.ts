@@ -45,6 +45,13 @@ export const PKI_FILES = [
   key: runKey(`pki_${file.replace(/[/.-]/g, "_")}`, `the cluster's ${file}`, { secret: true }),
 }));
 
+/**
+ * What is copied for this cluster: with an external etcd (design E) the etcd CA is not kubeadm's
+ * (its certificate is put on each control-plane node by the mode, its key never leaves etcd's CA host).
+ */
+export const pkiFilesFor = (externalEtcd: boolean) =>
+  externalEtcd ? PKI_FILES.filter((f) => !f.file.startsWith("etcd/")) : PKI_FILES;
+
 /** This node runs an initialised control plane (kubeadm's own state check, REFERENCE.md §0.3). */
 export const INITIALISED = sh`test -f ${ADMIN_CONF} && test -f ${APISERVER_MANIFEST}`;
 

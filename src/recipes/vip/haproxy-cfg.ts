@@ -12,6 +12,8 @@ export interface HaproxyInput {
   statsPort: number;
   /** The API servers' health path (default /healthz). */
   healthPath?: string;
+  /** Where the frontend binds (default every address; design E's local proxy: 127.0.0.1). */
+  bindAddress?: string;
 }
 
 export function renderHaproxyCfg(i: HaproxyInput): string {
@@ -38,7 +40,7 @@ defaults
     timeout check 5s
 
 frontend k8s_api
-    bind *:${i.lbPort}
+    bind ${i.bindAddress ?? "*"}:${i.lbPort}
     default_backend k8s_api
 
 backend k8s_api

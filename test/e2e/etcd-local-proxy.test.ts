@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+
+/**
+ * Design E end to end (issue #14): a static etcd cluster with TLS (Debian's real etcd 3.4) on three
+ * control-plane hosts, kubeadm (stand-in) with external etcd, and a real haproxy — then a real nginx
+ * — on 127.0.0.1:7443 of every node, the worker included. One lab, scenarios in order.
+ */
+type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
+const changes = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev)
+    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
+    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
+    .sort();
+
+const CPS = ["cp1", "cp2", "cp3"];
+const NODES = [...CPS, "w1"];
+const ROLES = {
+  cp1: "control-plane, etcd",
+  cp2: "control-plane, etcd",
+  cp3: "control-plane, etcd",
+  w1: "worker",
+} as const;
+const PKI = "/etc/etcd/pki";
+const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
+
+describe.runIf(dockerAvailable())(
+  "etcd-local-proxy: static etcd with TLS and a local API proxy on every node",
+  () => {
+    let lab: Lab;
+    let inv: string;
+    const up = (file = inv) => haprov(["up", "-i", file, "-y", "--json"]);
+    const sh = async (host: string, cmd: string) => (await lab.exec(host, cmd)).output.trim();
+    const endpoints = () => CPS.map((h) => `https://${lab.host(h).address}:2379`).join(",");
+    const etcdctl = (eps = endpoints()) =>
+      `ETCDCTL_API=3 etcdctl --endpoints=${eps} --cacert ${PKI}/ca.crt --cert ${PKI}/server.crt --key ${PKI}/server.key --dial-timeout=2s --command-timeout=5s`;
+    const viaProxy = (h: string) =>
+      sh(h, "curl -sk --max-time 3 -o /dev/null -w '%{http_code}' https://127.0.0.1:7443/healthz");
+    const bootstraps = (h: string) =>
+      sh(h, "journalctl -u etcd --no-pager -o cat | grep -c 'ETCD_INITIAL_CLUSTER_STATE=new' || true");
+    const started = (hosts: string[], units: string) =>
+      Promise.all(
+        hosts.map((h) => sh(h, `systemctl show -p ActiveEnterTimestamp --value ${units} | tr '\\n' '|'`)),
+      );
+    const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
+      const end = Date.now() + ms;
+      while (!(await fn())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    /**
+     * On every node at once, GET /healthz through its own proxy every 100 ms for `seconds`, while
+     * `during` runs; returns each node's failures and how many requests it made.
+     */
+    const probeAll = async (seconds: number, during: () => Promise<void>) => {
+      const loop = `n=0; f=0; end=$(( $(date +%s) + ${seconds} )); while [ $(date +%s) -lt $end ]; do c=$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' https://127.0.0.1:7443/healthz); n=$((n+1)); [ "$c" = 200 ] || f=$((f+1)); sleep 0.1; done; echo "$n $f"`;
+      const runs = Promise.all(NODES.map((h) => sh(h, loop)));
+      await new Promise((r) => setTimeout(r, 1000));
+      await during();
+      const out = await runs;
+      return Object.fromEntries(NODES.map((h, i) => [h, out[i]!.split(" ").map(Number) as [number, number]]));
+    };
+    /** The API server of `h` stopped for good (the kubelet, which would start it again, first). */
+    const stopApiserver = async (h: string) => {
+      await sh(h, "systemctl stop kubelet && systemctl stop kubelet-pod-kube-apiserver");
+    };
+    const startApiserver = async (h: string) => {
+      await sh(h, "systemctl start kubelet");
+      await waitFor(
+        `${h}'s API server`,
+        async () =>
+          (await sh(
+            h,
+            `curl -sk -o /dev/null -w '%{http_code}' https://${lab.host(h).address}:6443/readyz`,
+          )) === "200",
+        60_000,
+      );
+    };
+
+    beforeAll(async () => {
+      lab = await startLab({ names: NODES });
+      inv = lab.inventory({ mode: "etcd-local-proxy", roles: ROLES, cluster: "lbPort: 7443" });
+    }, 180_000);
+    afterAll(async () => lab?.destroy());
+
+    it("fresh up: three etcd members healthy over TLS (and refused without a client certificate), every node answers through 127.0.0.1:7443, every node joined", async () => {
+      const t0 = Date.now();
+      const r = await up();
+      console.log(`etcd-local-proxy: bring-up of 4 fresh hosts ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      const members = await sh("cp1", `${etcdctl()} member list -w simple`);
+      expect(
+        members
+          .split("\n")
+          .map((l) => l.split(", ").slice(1, 3).join(" "))
+          .sort(),
+      ).toEqual(["started cp1", "started cp2", "started cp3"]);
+      expect(await sh("cp1", `${etcdctl()} endpoint health --cluster 2>&1`)).toMatch(
+        /^(https:\/\/\S+:2379 is healthy.*\n?){3}$/,
+      );
+      // client-cert-auth: a client with the CA but no certificate of its own is refused
+      const anonymous = await lab.exec(
+        "w1",
+        `curl -s --max-time 3 --cacert /dev/null -k https://${lab.host("cp1").address}:2379/health`,
+      );
+      expect(anonymous.exitCode).not.toBe(0);
+      const noCert = await lab.exec(
+        "cp1",
+        `ETCDCTL_API=3 etcdctl --endpoints=https://${lab.host("cp2").address}:2379 --cacert ${PKI}/ca.crt --dial-timeout=2s --command-timeout=3s endpoint health`,
+      );
+      expect(noCert.exitCode).not.toBe(0);
+      // the CA key is on one host only; the API servers read etcd with their own client certificate
+      expect(await sh("cp1", `test -f ${PKI}/ca.key && echo yes`)).toBe("yes");
+      for (const h of ["cp2", "cp3", "w1"])
+        expect(await sh(h, `test -e ${PKI}/ca.key && echo yes || echo no`)).toBe("no");
+      expect(await sh("w1", "test -e /etc/etcd && echo yes || echo no")).toBe("no");
+      for (const h of CPS) {
+        expect(await sh(h, "stat -c %a /etc/kubernetes/pki/apiserver-etcd-client.key")).toBe("600");
+        expect(
+          await sh(h, "grep -o 'etcd-servers=[^ \"]*' /etc/kubernetes/manifests/kube-apiserver.yaml"),
+        ).toBe(`etcd-servers=${endpoints()}`);
+      }
+      for (const h of NODES) {
+        expect(await viaProxy(h), h).toBe("200");
+        expect(await sh(h, "grep -h server: /etc/kubernetes/kubelet.conf")).toContain(
+          "https://127.0.0.1:7443",
+        );
+        expect(await sh(h, "haproxy -c -q -f /etc/haproxy/haproxy.cfg && echo valid")).toBe("valid");
+      }
+      const nodes = await sh("cp1", `${ADMIN} get nodes`);
+      for (const n of NODES) expect(nodes).toMatch(new RegExp(`^${n}\\s+Ready`, "m"));
+      const status = await haprov(["status", "-i", inv]);
+      expect(status.code, status.stdout).toBe(0);
+      expect(status.stdout).toMatch(/etcd 3\/3 healthy, leader cp\d/);
+      const kc = await haprov(["kubeconfig", "-i", inv, "-o", `${lab.dir}/kubeconfig`]);
+      expect(kc.code, kc.stderr).toBe(0);
+      expect(kc.stdout).toContain(`server https://${lab.host("cp1").address}:6443: the API server of cp1`);
+    }, 600_000);
+
+    it("rerun: a key written before is still there, nothing changes or restarts, and no member bootstraps twice", async () => {
+      await sh("cp1", `${etcdctl()} put /haprov-test/before-rerun kept`);
+      const before = await started(CPS, "etcd haproxy");
+      const r = await up();
+      expect(r.code, r.stderr).toBe(0);
+      expect(changes(r.stdout)).toEqual([]);
+      expect(Object.values(jsonSummary(r.stdout).hosts).every((h) => h.changed === 0)).toBe(true);
+      expect(await started(CPS, "etcd haproxy")).toEqual(before);
+      expect(await sh("cp2", `${etcdctl()} get --print-value-only /haprov-test/before-rerun`)).toBe("kept");
+      // a member restarted reads no initial-cluster-state any more
+      await sh("cp2", "systemctl restart etcd");
+      for (const h of CPS) expect(await bootstraps(h), h).toBe("1");
+      expect(await sh("cp2", "grep -c '^ETCD_INITIAL_CLUSTER' /etc/default/etcd || true")).toBe("1"); // the token only
+    }, 180_000);
+
+    it("one etcd member stopped: reads and writes go on through the others; drift (proxy config on the worker, that member) is named by plan and fixed by up", async () => {
+      await sh("cp3", "systemctl stop etcd");
+      await sh("w1", "echo '# hand edit' >> /etc/haproxy/haproxy.cfg");
+      const two = CPS.slice(0, 2)
+        .map((h) => `https://${lab.host(h).address}:2379`)
+        .join(",");
+      expect(await sh("cp1", `${etcdctl(two)} put /haprov-test/with-two yes`)).toBe("OK");
+      expect(await sh("cp1", `${ADMIN} -n default create configmap while-cp3-etcd-down -o name`)).toContain(
+        "while-cp3-etcd-down",
+      );
+      expect(await viaProxy("w1")).toBe("200");
+      const expected = [
+        "cp3 etcd cluster: etcd running",
+        "w1 local proxy: handler reload haproxy",
+        "w1 local proxy: haproxy.cfg",
+      ];
+      const plan = await haprov(["plan", "-i", inv, "--json"]);
+      expect(plan.code).toBe(2);
+      expect(changes(plan.stdout).filter((c) => !c.endsWith("etcd cluster healthy"))).toEqual(expected);
+      const r = await up();
+      expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+      expect(changes(r.stdout).filter((c) => !c.endsWith("etcd cluster healthy"))).toEqual(expected);
+      expect(
+        await sh(
+          "cp3",
+          `${etcdctl(`https://${lab.host("cp3").address}:2379`)} get --print-value-only /haprov-test/with-two`,
+        ),
+      ).toBe("yes");
+      expect(await sh("w1", "grep -c 'hand edit' /etc/haproxy/haproxy.cfg || true")).toBe("0");
+      expect((await up()).stdout).not.toContain('"status":"changed"');
+    }, 240_000);
+
+    it("an API server stopped: every node's haproxy takes it out of rotation and not one request fails", async () => {
+      const t0 = Date.now();
+      let leftAt: number[] = [];
+      const results = await probeAll(8, async () => {
+        await stopApiserver("cp2");
+        leftAt = await Promise.all(
+          NODES.map(async (h) => {
+            await waitFor(`${h}'s haproxy to mark cp2 down`, async () =>
+              (
+                await sh(
+                  h,
+                  "curl -s http://127.0.0.1:8404/stats\\;csv | awk -F, '$2 == \"cp2\" { print $18 }'",
+                )
+              ).startsWith("DOWN"),
+            );
+            return Date.now() - t0;
+          }),
+        );
+      });
+      console.log(
+        `etcd-local-proxy (haproxy): cp2 out of every node's rotation after ≤ ${Math.max(...leftAt) - 1000} ms; probes ${JSON.stringify(results)}`,
+      );
+      for (const h of NODES) {
+        expect(results[h]![0], h).toBeGreaterThan(20);
+        expect(results[h]![1], h).toBe(0);
+      }
+      await startApiserver("cp2");
+    }, 120_000);
+
+    it("proxy: nginx — every node switches to nginx's stream proxy, haproxy is stopped, a rerun changes nothing, a stopped API server costs no request", async () => {
+      const nginxInv = lab.inventory({
+        mode: "etcd-local-proxy",
+        roles: ROLES,
+        cluster: "lbPort: 7443, localProxy: { proxy: nginx }",
+      });
+      const r = await up(nginxInv);
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      for (const h of NODES) {
+        expect(await viaProxy(h), h).toBe("200");
+        expect(
+          await sh(h, "systemctl is-active nginx; systemctl is-active haproxy; systemctl is-enabled haproxy"),
+        ).toBe("active\ninactive\ndisabled");
+        expect(await sh(h, "nginx -t -q && echo valid")).toBe("valid");
+      }
+      const again = await up(nginxInv);
+      expect(again.code).toBe(0);
+      expect(changes(again.stdout)).toEqual([]);
+      const results = await probeAll(6, () => stopApiserver("cp3"));
+      console.log(
+        `etcd-local-proxy (nginx): probes while cp3's API server stopped ${JSON.stringify(results)}`,
+      );
+      for (const h of NODES) {
+        expect(results[h]![0], h).toBeGreaterThan(15);
+        expect(results[h]![1], h).toBe(0);
+      }
+      await startApiserver("cp3");
+    }, 300_000);
+  },
+);

@@ -1,0 +1,147 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { Inventory } from "../../src/config/schema.js";
+import type { RunKey } from "../../src/core/run-key.js";
+import type { HostView } from "../../src/recipes/blocks/view.js";
+import { renderInitConfig } from "../../src/recipes/kubeadm/config.js";
+import {
+  ETCD_BOOTSTRAPPED,
+  ETCD_TOKEN,
+  externalEtcdOf,
+  memberCerts,
+  renderEtcdEnv,
+} from "../../src/recipes/etcd-local-proxy/etcd.js";
+import { designE } from "../../src/recipes/etcd-local-proxy/index.js";
+import { certsValid, makeCaScript } from "../../src/recipes/etcd-local-proxy/pki.js";
+import { localHaproxyCfg, localNginxConf } from "../../src/recipes/etcd-local-proxy/proxy.js";
+import { hostSpec } from "../helpers/host-spec.js";
+
+/** Design E's pure parts (issue #14): inventory rules, etcd's env file, the proxies, kubeadm's config. */
+const HOSTS = [
+  hostSpec("cp1", "10.0.0.11", ["control-plane", "etcd"]),
+  hostSpec("cp2", "10.0.0.12", ["control-plane", "etcd"]),
+  hostSpec("cp3", "10.0.0.13", ["control-plane", "etcd"]),
+  hostSpec("w1", "10.0.0.21", ["worker"]),
+];
+const inventory = (cluster: Record<string, unknown> = {}, hosts = HOSTS) =>
+  Inventory.parse({
+    cluster: { name: "e", mode: "etcd-local-proxy", ...cluster },
+    hosts: hosts.map((h) => ({ name: h.name, address: h.address, roles: h.roles })),
+  });
+const view = (host: string, bootstrapped: string[] = [], inv = inventory()): HostView => ({
+  host: HOSTS.find((h) => h.name === host)!,
+  hosts: HOSTS,
+  inventory: inv,
+  get: (k: RunKey) => (k.name === ETCD_TOKEN.name ? "tok3n" : ""),
+  own: (k: RunKey) => (k.name === ETCD_BOOTSTRAPPED.name && bootstrapped.includes(host) ? host : ""),
+  answers: () => Object.fromEntries(HOSTS.map((h) => [h.name, bootstrapped.includes(h.name) ? h.name : ""])),
+});
+
+describe("etcd-local-proxy rules", () => {
+  const messages = (inv: Inventory) => designE.rules(inv).map((i) => `${i.severity}: ${i.message}`);
+
+  it("the lab's shape (3 etcd members, a worker, proxy port 7443) passes", () => {
+    expect(messages(inventory())).toEqual([]);
+    expect(inventory().cluster.lbPort).toBe(7443);
+  });
+
+  it("an even number of etcd members, none, or one are refused or warned about", () => {
+    const two = HOSTS.map((h) => (h.name === "cp3" ? { ...h, roles: ["control-plane" as const] } : h));
+    expect(messages(inventory({}, two))).toEqual([
+      "error: 2 etcd members: use an odd number (3 or 5). 2 members tolerate no more failures than 1, and every write waits for more of them",
+    ]);
+    const none = HOSTS.map((h) => ({ ...h, roles: h.roles.filter((r) => r !== "etcd") }));
+    expect(messages(inventory({}, none))[0]).toMatch(
+      /^error: mode etcd-local-proxy needs hosts with role "etcd"/,
+    );
+    const one = HOSTS.map((h) =>
+      h.name === "cp1" ? h : { ...h, roles: h.roles.filter((r) => r !== "etcd") },
+    );
+    expect(messages(inventory({}, one))).toEqual([
+      "warning: one etcd member: the cluster stops when that host does (use 3 or 5)",
+    ]);
+  });
+
+  it("a proxy port that clashes with the API server or etcd is refused", () => {
+    expect(messages(inventory({ lbPort: 6443 }))[0]).toMatch(
+      /^error: must differ from the API server port 6443/,
+    );
+    expect(messages(inventory({ lbPort: 2379 }))).toEqual([
+      "error: 2379 is etcd's port on the etcd hosts (use 7443)",
+    ]);
+  });
+});
+
+describe("etcd's env file", () => {
+  it("the first bootstrap names every member and says new; afterwards the INITIAL_* settings are gone", () => {
+    const boot = renderEtcdEnv(view("cp2"), "bootstrap");
+    expect(boot).toContain(
+      "ETCD_INITIAL_CLUSTER=cp1=https://10.0.0.11:2380,cp2=https://10.0.0.12:2380,cp3=https://10.0.0.13:2380\nETCD_INITIAL_CLUSTER_STATE=new\n",
+    );
+    expect(boot).toContain("ETCD_ADVERTISE_CLIENT_URLS=https://10.0.0.12:2379\n");
+    expect(boot).toContain("ETCD_LISTEN_CLIENT_URLS=https://10.0.0.12:2379,https://127.0.0.1:2379\n");
+    expect(boot).toContain("ETCD_INITIAL_CLUSTER_TOKEN=tok3n\n");
+    const running = renderEtcdEnv(view("cp2", ["cp1", "cp2", "cp3"]), "running");
+    expect(running).not.toMatch(/INITIAL_CLUSTER=|INITIAL_CLUSTER_STATE/);
+    expect(running).toContain("ETCD_INITIAL_CLUSTER_TOKEN=tok3n\n");
+  });
+
+  it("a member without data while the others have theirs starts as existing, never new", () => {
+    expect(renderEtcdEnv(view("cp3", ["cp1", "cp2"]), "bootstrap")).toContain(
+      "ETCD_INITIAL_CLUSTER_STATE=existing\n",
+    );
+  });
+});
+
+describe("local proxies", () => {
+  it("haproxy binds only the loopback and checks /readyz on every API server", () => {
+    const cfg = localHaproxyCfg(view("w1"));
+    expect(cfg).toMatch(/^# Managed by haprov \(local API proxy\):/);
+    expect(cfg).toContain("    bind 127.0.0.1:7443\n");
+    expect(cfg).toContain("option httpchk GET /readyz");
+    expect(cfg.match(/^ {4}server cp\d 10\.0\.0\.1\d:6443$/gm)).toHaveLength(3);
+  });
+
+  it("nginx loads the stream module, listens on the loopback and moves on from a refusing server", () => {
+    const conf = localNginxConf(view("w1"));
+    expect(conf).toContain("load_module /usr/lib/nginx/modules/ngx_stream_module.so;");
+    expect(conf).toContain("listen 127.0.0.1:7443;");
+    expect(conf).toContain("proxy_next_upstream on;");
+    expect(conf.match(/server 10\.0\.0\.1\d:6443 max_fails=1 fail_timeout=10s;/g)).toHaveLength(3);
+  });
+});
+
+describe("kubeadm with external etcd", () => {
+  it("the ClusterConfiguration names every etcd endpoint and the client pair; the endpoint is the local proxy", () => {
+    const text = renderInitConfig(
+      {
+        kubernetesVersion: "v1.31.0",
+        endpoint: "127.0.0.1:7443",
+        podCidr: "10.244.0.0/16",
+        serviceCidr: "10.96.0.0/12",
+        apiServerPort: 6443,
+        certSANs: ["127.0.0.1", "localhost"],
+        externalEtcd: externalEtcdOf(HOSTS),
+      },
+      { name: "cp1", address: "10.0.0.11" },
+    );
+    expect(text).toContain('controlPlaneEndpoint: "127.0.0.1:7443"');
+    expect(text).toContain(`etcd:
+  external:
+    endpoints:
+      - "https://10.0.0.11:2379"
+      - "https://10.0.0.12:2379"
+      - "https://10.0.0.13:2379"
+    caFile: "/etc/kubernetes/pki/etcd/ca.crt"
+    certFile: "/etc/kubernetes/pki/apiserver-etcd-client.crt"
+    keyFile: "/etc/kubernetes/pki/apiserver-etcd-client.key"
+`);
+  });
+});
+
+describe("etcd PKI scripts", () => {
+  it("are valid sh, and the check is what openssl prints", () => {
+    for (const s of [makeCaScript("e"), certsValid("/etc/etcd/pki/ca.crt", memberCerts(HOSTS[0]!))])
+      expect(spawnSync("sh", ["-n", "-c", s]).status).toBe(0);
+  });
+});
