@@ -1,5 +1,6 @@
 """kubelet stand-in: runs the static pods of /etc/kubernetes/manifests it can run — etcd (the REAL
-etcd binary, with the manifest's command line) and kube-apiserver (the stand-in, with its flags) —
+etcd binary, with the manifest's command line), kube-apiserver (the stand-in, with its flags) and
+kube-vip (the stand-in, with the pod's env, image, capabilities, hostAliases and kubeconfig volume) —
 and restarts one when its manifest changes or its process dies, as the kubelet does. Each pod runs
 in a transient systemd unit of its own (kubelet-pod-NAME.service), not in the kubelet's cgroup: as
 with real containers, stopping the kubelet leaves the pods running, and a restarted kubelet adopts
@@ -8,8 +9,10 @@ stand-in has no controllers. Idles when there are no manifests (a worker, or bef
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +21,7 @@ import yaml
 
 from . import paths
 
-RUNNABLE = {"etcd", "kube-apiserver"}
+RUNNABLE = {"etcd", "kube-apiserver", "kube-vip"}
 STATE = "/run/haprov-standin/pods"
 PYTHON_APISERVER = [sys.executable, "-m", "k8s_standin.apiserver"]
 ETCD_BINARY = "/usr/bin/etcd"
@@ -29,7 +32,8 @@ def unit(name: str) -> str:
 
 
 def read_manifests() -> dict[str, tuple[list[str], str]]:
-    """component → (command, sha256 of the manifest) for every runnable static pod."""
+    """component → (command, sha256 of the manifest) for every runnable static pod. For kube-vip
+    the "command" is the pod's settings as the stand-in takes them (pod_env)."""
     out = {}
     if not os.path.isdir(paths.MANIFESTS):
         return out
@@ -45,8 +49,45 @@ def read_manifests() -> dict[str, tuple[list[str], str]]:
         except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as e:
             print(f"kubelet: {f}: not a pod manifest: {e}", file=sys.stderr, flush=True)
             continue
-        if name in RUNNABLE:
+        if name == "kube-vip":
+            out[name] = (pod_env(pod), hashlib.sha256(raw).hexdigest())
+        elif name in RUNNABLE:
             out[name] = (list(container.get("command") or []) + list(container.get("args") or []), hashlib.sha256(raw).hexdigest())
+    return out
+
+
+def _node_name() -> str:
+    """The kubelet's node name: the one kubeadm registered, else the host name (as --hostname-override)."""
+    try:
+        with open(paths.NODE) as f:
+            return json.load(f)["name"]
+    except (OSError, ValueError, KeyError):
+        return socket.gethostname()
+
+
+def pod_env(pod: dict) -> list[str]:
+    """`--setenv=` arguments for the kube-vip stand-in: the container's env (fieldRef spec.nodeName
+    resolved as the kubelet resolves it), its image, capabilities, hostAliases, and the host path of
+    the volume mounted at /etc/kubernetes/admin.conf."""
+    spec = pod.get("spec") or {}
+    c = (spec.get("containers") or [{}])[0]
+    out = [f"KUBEVIP_STANDIN_IMAGE={c.get('image', '')}"]
+    for e in c.get("env") or []:
+        if "value" in e:
+            value = str(e["value"])
+        elif ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath") == "spec.nodeName":
+            value = _node_name()
+        else:
+            value = ""
+        out.append(f"KUBEVIP_ENV_{e['name']}={value}")
+    caps = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+    out.append(f"KUBEVIP_STANDIN_CAPS={json.dumps(caps)}")
+    aliases = {h: a["ip"] for a in spec.get("hostAliases") or [] for h in a.get("hostnames") or []}
+    out.append(f"KUBEVIP_STANDIN_HOSTALIASES={json.dumps(aliases)}")
+    mount = next((m for m in c.get("volumeMounts") or [] if m.get("mountPath") == "/etc/kubernetes/admin.conf"), None)
+    volume = next((v for v in spec.get("volumes") or [] if mount and v.get("name") == mount.get("name")), None)
+    path = ((volume or {}).get("hostPath") or {}).get("path", "")
+    out.append(f"KUBEVIP_STANDIN_KUBECONFIG={path}")
     return out
 
 
@@ -67,6 +108,10 @@ def start(name: str, command: list[str], sha: str) -> None:
     if name == "etcd":
         argv = [ETCD_BINARY, *command[1:]]
         env = []
+    elif name == "kube-vip":
+        argv = [sys.executable, "-m", "k8s_standin.kube_vip"]
+        env = ["--setenv=PYTHONPATH=/usr/local/lib/haprov-standin", "--setenv=PYTHONDONTWRITEBYTECODE=1",
+               *[f"--setenv={kv}" for kv in command]]
     else:
         argv = [*PYTHON_APISERVER, *command[1:]]
         env = ["--setenv=PYTHONPATH=/usr/local/lib/haprov-standin", "--setenv=PYTHONDONTWRITEBYTECODE=1"]

@@ -44,8 +44,8 @@ def run(kind: str, bind_port: int, endpoint: str | None, ignore: list[str], loca
         pass
     if kind in ("init", "join-control-plane"):
         errors += _control_plane(bind_port, local_etcd)
-    if kind == "init" and os.path.isdir(paths.MANIFESTS) and os.listdir(paths.MANIFESTS):
-        errors.append(("DirAvailable--etc-kubernetes-manifests", "/etc/kubernetes/manifests is not empty"))
+    # Only kubeadm's own manifests are checked (FileAvailable-- above), not the whole directory:
+    # kubernetes/kubernetes#57287 (2017). A kube-vip manifest placed before init is fine.
     if kind.startswith("join") and os.path.exists(f"{paths.K8S}/kubelet.conf"):
         errors.append(("FileAvailable--etc-kubernetes-kubelet.conf", "/etc/kubernetes/kubelet.conf already exists"))
     if endpoint:

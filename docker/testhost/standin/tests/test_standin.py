@@ -16,7 +16,7 @@ os.environ["HAPROV_STANDIN_ROOT"] = ROOT
 os.environ["HAPROV_STANDIN_PROC_SYS"] = PROC
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from k8s_standin import apiserver, config, etcd, flags, kubelet, patch, paths, pki, preflight, rbac, resources, state  # noqa: E402
+from k8s_standin import apiserver, config, etcd, flags, kube_vip, kubelet, patch, paths, pki, preflight, rbac, resources, state  # noqa: E402
 from k8s_standin.errors import KubeadmError  # noqa: E402
 from k8s_standin.store import ApiStatus  # noqa: E402
 
@@ -259,6 +259,45 @@ class Kubelet(unittest.TestCase):
         finally:
             import shutil
             shutil.rmtree(paths.ETCD_DATA)
+
+
+class KubeVip(unittest.TestCase):
+    ENV = {"vip_arp": "true", "port": "6443", "vip_nodename": "cp1", "vip_interface": "lo", "vip_subnet": "32",
+           "cp_enable": "true", "cp_namespace": "kube-system", "vip_leaderelection": "true", "vip_leasename": "plndr-cp-lock",
+           "vip_leaseduration": "15", "vip_renewdeadline": "10", "vip_retryperiod": "2", "address": "10.0.0.100"}
+
+    def test_the_manifest_haprov_renders_is_accepted(self):
+        s = kube_vip.settings(dict(self.ENV))
+        self.assertEqual((s["address"], s["lease"], s["duration"], s["renew"], s["retry"]), ("10.0.0.100", "plndr-cp-lock", 15, 10, 2))
+
+    def test_unknown_and_deprecated_names_fail_the_pod(self):
+        with self.assertRaisesRegex(kube_vip.PodError, "vip_cidr is not a kube-vip v1.2.3 setting"):
+            kube_vip.settings({**self.ENV, "vip_cidr": "32"})
+        with self.assertRaisesRegex(kube_vip.PodError, "vip_address is deprecated: use address"):
+            kube_vip.settings({**self.ENV, "vip_address": "10.0.0.100"})
+
+    def test_client_go_lease_rules_and_values(self):
+        with self.assertRaisesRegex(kube_vip.PodError, "leaseDuration must be greater than renewDeadline"):
+            kube_vip.settings({**self.ENV, "vip_leaseduration": "10"})
+        with self.assertRaisesRegex(kube_vip.PodError, "vip_arp: expected true or false"):
+            kube_vip.settings({**self.ENV, "vip_arp": "yes"})
+        with self.assertRaisesRegex(kube_vip.PodError, "interface 'nope0' not found"):
+            kube_vip.settings({**self.ENV, "vip_interface": "nope0"})
+
+    def test_the_kubelet_passes_the_pod_as_kube_vip_reads_it(self):
+        pod = {"metadata": {"name": "kube-vip"}, "spec": {
+            "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["kubernetes"]}],
+            "containers": [{"image": kube_vip.IMAGE, "env": [{"name": "vip_nodename", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                                                           {"name": "address", "value": "10.0.0.100"}],
+                            "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+                            "volumeMounts": [{"name": "kubeconfig", "mountPath": "/etc/kubernetes/admin.conf"}]}],
+            "volumes": [{"name": "kubeconfig", "hostPath": {"path": "/etc/kubernetes/super-admin.conf"}}]}}
+        env = dict(kv.split("=", 1) for kv in kubelet.pod_env(pod))
+        self.assertEqual(env["KUBEVIP_ENV_address"], "10.0.0.100")
+        self.assertTrue(env["KUBEVIP_ENV_vip_nodename"])
+        self.assertEqual(env["KUBEVIP_STANDIN_KUBECONFIG"], "/etc/kubernetes/super-admin.conf")
+        self.assertEqual(json.loads(env["KUBEVIP_STANDIN_HOSTALIASES"]), {"kubernetes": "127.0.0.1"})
+        self.assertEqual(json.loads(env["KUBEVIP_STANDIN_CAPS"]), ["NET_ADMIN", "NET_RAW"])
 
 
 if __name__ == "__main__":
