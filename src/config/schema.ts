@@ -172,6 +172,36 @@ export const PacemakerSettings = z.strictObject({
     .describe("Seconds after which old haproxy failures are forgotten"),
 });
 
+const seconds = (min: number, max: number, dflt: number, what: string) =>
+  z
+    .number({ error: `expected whole seconds ${min}-${max}` })
+    .int({ error: `expected whole seconds ${min}-${max}` })
+    .min(min, { error: `expected at least ${min} s` })
+    .max(max, { error: `expected at most ${max} s` })
+    .default(dflt)
+    .describe(what);
+
+/** kube-vip (design C): its leader election on the Lease, and Services. */
+export const KubeVipSettings = z.strictObject({
+  leaseDuration: seconds(
+    2,
+    300,
+    15,
+    "Seconds a lease holds without renewal; a dead leader's VIP moves after about this long",
+  ),
+  renewDeadline: seconds(
+    1,
+    299,
+    10,
+    "Seconds the leader keeps trying to renew before it drops the VIP (below leaseDuration)",
+  ),
+  retryPeriod: seconds(1, 60, 2, "Seconds between election attempts (renewDeadline must exceed 1.2 × this)"),
+  services: z
+    .boolean()
+    .default(false)
+    .describe("Also serve Service type LoadBalancer addresses (svc_enable); off by default"),
+});
+
 /** etcd-local-proxy (design E): which proxy each node runs, and the operator's way in. */
 export const LocalProxySettings = z.strictObject({
   proxy: z
@@ -235,6 +265,7 @@ export const ClusterFields = z.strictObject({
     .describe("fast: VRRPv3, 0.3 s adverts (~1 s failover) and NO VRRP authentication"),
   strict: z.boolean().default(false).describe("Turn quorum warnings into errors"),
   lbPair: LbPairSettings.prefault({}).describe("haproxy-pair: how the LB hosts hand the VIP over"),
+  kubeVip: KubeVipSettings.prefault({}).describe("kube-vip: leader-election timing and Services"),
   localProxy: LocalProxySettings.prefault({}).describe(
     "etcd-local-proxy: the proxy every node runs on its loopback, and the operator's endpoint",
   ),

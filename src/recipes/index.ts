@@ -4,7 +4,7 @@ import type { Recipe } from "./recipe.js";
 import { designB } from "./haproxy-pair/index.js";
 import { designD } from "./pacemaker/index.js";
 import { designE } from "./etcd-local-proxy/index.js";
-import { designC } from "./pending.js";
+import { designC } from "./kube-vip/index.js";
 
 export type { Recipe } from "./recipe.js";
 

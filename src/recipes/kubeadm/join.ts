@@ -80,7 +80,7 @@ export function joinTokenPhase(input: RecipeInput, nodes: HostSpec[]) {
  * shared keys copied from the init node when `pki: copy`, then `kubeadm join --control-plane`, the
  * node's API server ready, and the admin kubeconfig for the login user.
  */
-export function joinControlPlanePhase(input: RecipeInput, o: KubeadmOptions) {
+export function joinControlPlanePhase(input: RecipeInput, o: KubeadmOptions, afterJoin: BoundStep[] = []) {
   const step = stepsOf(input);
   const pkiFiles = pkiFilesFor(o.externalEtcd !== undefined);
   return phase(input, {
@@ -108,6 +108,7 @@ export function joinControlPlanePhase(input: RecipeInput, o: KubeadmOptions) {
       ),
       joinStep(input, o, true),
       kubeletRunning(input),
+      ...afterJoin,
       step({
         name: "API server ready",
         type: waitStep,

@@ -1,0 +1,180 @@
+import type { Inventory } from "../../config/schema.js";
+import { sh } from "../../core/quote.js";
+import { fileStep } from "../../steps/file.js";
+import { waitStep } from "../../steps/wait.js";
+import { all, when } from "../blocks/condition.js";
+import { managedFile } from "../blocks/files.js";
+import { phase } from "../blocks/phase.js";
+import { stepsOf } from "../blocks/step.js";
+import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
+import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
+import { INIT_NODE, isInitNode, notInitNode } from "../kubeadm/values.js";
+import type { Endpoint, Recipe, RuleIssue } from "../recipe.js";
+import { vipRules } from "../vip/rules.js";
+import { KUBE_VIP_MANIFEST, renderKubeVipManifest, type KubeconfigFile } from "./manifest.js";
+import { kubeVipStatus } from "./status.js";
+
+/**
+ * Design C (REFERENCE.md §3, seed 001): kube-vip as a static pod on every control-plane node holds
+ * the VIP (ARP, leader election on the Lease plndr-cp-lock); no haproxy, no keepalived. Clients
+ * use VIP:apiServerPort, which lands on the leader's own API server.
+ *
+ * The order kube-vip needs (§3.2): the manifest on the init node before `kubeadm init` (the VIP
+ * must exist for init to reach the API through it), on every other node after its join. From
+ * Kubernetes 1.29 admin.conf has no rights until init has made the kubeadm:cluster-admins binding
+ * — through the VIP kube-vip cannot take without them (kube-vip#684) — so the init node's kube-vip
+ * reads super-admin.conf while it initialises, and is switched back to admin.conf once the others
+ * have joined (their kube-vip then holds the lease while it restarts).
+ */
+const endpoint = (inv: Inventory): Endpoint => ({
+  host: inv.cluster.vip ?? "",
+  port: inv.cluster.apiServerPort,
+});
+
+const minor = (v: string) => Number(/^v?1\.(\d+)\./.exec(v)?.[1] ?? 0);
+
+/**
+ * Test hook (e2e only): the init node's kube-vip gets admin.conf from the start, to show the
+ * kube-vip#684 trap on the lab; never set outside haprov's own tests.
+ */
+const TRAP = "HAPROV_TEST_KUBE_VIP_ADMIN_CONF_DURING_INIT";
+
+function manifestFor(v: HostView, kubeconfig: KubeconfigFile): string {
+  const k = v.inventory.cluster.kubeVip;
+  return renderKubeVipManifest({
+    vip: v.inventory.cluster.vip!,
+    interface: v.host.interface,
+    port: v.inventory.cluster.apiServerPort,
+    leaseDuration: k.leaseDuration,
+    renewDeadline: k.renewDeadline,
+    retryPeriod: k.retryPeriod,
+    services: k.services,
+    kubeconfig,
+  });
+}
+
+/** The init node's kubeconfig for kube-vip while `kubeadm init` runs there, and why. */
+function duringInit(v: HostView): KubeconfigFile {
+  if (process.env[TRAP] === "1") return "admin.conf";
+  // A node that has initialised already (its answer to the init gather) keeps admin.conf.
+  if (v.answers(INIT_NODE)[v.host.name]) return "admin.conf";
+  return minor(v.inventory.cluster.kubernetesVersion) >= 29 ? "super-admin.conf" : "admin.conf";
+}
+
+const manifestFile = (content: string, v: HostView) =>
+  managedFile(KUBE_VIP_MANIFEST, content, {
+    mode: "0600",
+    // offline: no API server yet (§3.3 step 2): a pod manifest, and the interface exists here
+    validate: `grep -q '^kind: Pod$' %s && ${sh`ip link show dev ${v.host.interface}`} >/dev/null`,
+  });
+
+function kubeadmOptions(input: Pick<RecipeInput, "inventory" | "hosts">): KubeadmOptions {
+  const e = endpoint(input.inventory);
+  return {
+    endpoint: e,
+    via: "through the VIP",
+    certSANs: [e.host, ...byRole(input.hosts, "control-plane").map((h) => h.address)],
+  };
+}
+
+/** The init node's kube-vip back on admin.conf once every control-plane node has joined, then the VIP answers. */
+function settlePhase(input: RecipeInput) {
+  const step = stepsOf(input);
+  const e = endpoint(input.inventory);
+  return phase(input, {
+    name: "kube-vip admin kubeconfig",
+    hosts: byRole(input.hosts, "control-plane"),
+    steps: [
+      step({
+        name: "kube-vip manifest with admin.conf",
+        type: fileStep,
+        when: all(
+          isInitNode,
+          when(() => (process.env[TRAP] === "1" ? "test hook: admin.conf from the start" : undefined)),
+        ),
+        params: (v) => manifestFile(manifestFor(v, "admin.conf"), v),
+      }),
+      step({
+        name: "API server ready through the VIP",
+        type: waitStep,
+        when: isInitNode,
+        params: () => ({
+          until: sh`curl -sfk --max-time 2 -o /dev/null ${`https://${e.host}:${e.port}/readyz`}`,
+          what: "a kube-vip holds the lease and the VIP answers",
+          timeoutSec: 120,
+        }),
+      }),
+    ],
+  });
+}
+
+function rules(inv: Inventory): RuleIssue[] {
+  const issues = vipRules(inv, "control-plane");
+  const k = inv.cluster.kubeVip;
+  if (k.leaseDuration <= k.renewDeadline)
+    issues.push({
+      path: ["cluster", "kubeVip", "renewDeadline"],
+      message: `must be below leaseDuration (${k.leaseDuration} s): a leader must give up before its lease runs out, or two nodes hold the VIP`,
+      severity: "error",
+    });
+  if (k.renewDeadline <= 1.2 * k.retryPeriod)
+    issues.push({
+      path: ["cluster", "kubeVip", "retryPeriod"],
+      message: `renewDeadline (${k.renewDeadline} s) must exceed 1.2 × retryPeriod (${k.retryPeriod} s), as client-go's leader election requires`,
+      severity: "error",
+    });
+  if (inv.cluster.lbPort !== inv.cluster.apiServerPort)
+    issues.push({
+      path: ["cluster", "lbPort"],
+      message: `kube-vip forwards nothing: clients reach the leader's API server on VIP:${inv.cluster.apiServerPort}; lbPort ${inv.cluster.lbPort} is not used`,
+      severity: "warning",
+    });
+  inv.hosts.forEach((h, i) => {
+    if (h.roles.includes("lb") || h.roles.includes("etcd"))
+      issues.push({
+        path: ["hosts", i, "roles"],
+        message: `${h.name}: mode kube-vip has no load-balancer or separate etcd hosts (kube-vip runs on the control-plane nodes, etcd is kubeadm's)`,
+        severity: "error",
+      });
+  });
+  return issues;
+}
+
+export const designC: Recipe = {
+  mode: "kube-vip",
+  title:
+    "kube-vip as a static pod on every control-plane node (ARP, leader election), kubeadm behind the VIP",
+  values: [INIT_NODE],
+  phases(input) {
+    const step = stepsOf(input);
+    return kubeadmPhases(input, kubeadmOptions(input), {
+      lb: [],
+      beforeInit: [
+        step({
+          name: "kube-vip manifest (before init)",
+          type: fileStep,
+          when: isInitNode,
+          params: (v) => manifestFile(manifestFor(v, duringInit(v)), v),
+        }),
+      ],
+      afterJoin: [
+        step({
+          name: "kube-vip manifest",
+          type: fileStep,
+          when: notInitNode,
+          params: (v) => manifestFile(manifestFor(v, "admin.conf"), v),
+        }),
+      ],
+      last: [settlePhase(input)],
+    });
+  },
+  rules,
+  endpoint,
+  operatorEndpoint: (inv) => ({ ...endpoint(inv), why: "the VIP, on the leader's API server port" }),
+  status: kubeVipStatus,
+  lab: {
+    hosts: (n) =>
+      Array.from({ length: n }, (_, i) => ({ name: `cp${i + 1}`, roles: ["control-plane" as const] })),
+    cluster: (vip) => [`vip: ${vip.address}`, `vipPrefix: ${vip.prefix}`, "interface: eth0"],
+  },
+};

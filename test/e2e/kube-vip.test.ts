@@ -1,0 +1,191 @@
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { get200, startProber } from "../helpers/prober.js";
+
+/**
+ * Design C end to end (issue #12): kube-vip's manifest rendered by haprov and run by the lab's
+ * kube-vip stand-in (docker/README.md: strict about v1.2.3's env names, leader election on the
+ * Lease through the local API server with RBAC, the VIP added and announced with the real arping),
+ * on three control-plane hosts with the kubeadm stand-in. One lab, scenarios in order.
+ */
+type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
+const events = (stdout: string): Ev[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Ev);
+const changes = (stdout: string) =>
+  events(stdout)
+    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
+    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
+    .sort();
+
+const CPS = ["cp1", "cp2", "cp3"];
+const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
+const TRAP = "HAPROV_TEST_KUBE_VIP_ADMIN_CONF_DURING_INIT";
+
+describe.runIf(dockerAvailable())("kube-vip: the VIP from a static pod with leader election", () => {
+  let lab: Lab;
+  let inv: string;
+  let vipUrl: string;
+  const up = (file = inv, env: NodeJS.ProcessEnv = {}) => haprov(["up", "-i", file, "-y", "--json"], { env });
+  const sh = async (host: string, cmd: string) => (await lab.exec(host, cmd)).output.trim();
+  /** Who holds the VIP, asked with the docker CLI (a killed host holds nothing). */
+  const holders = (hosts = CPS) =>
+    hosts.filter((h) => {
+      try {
+        execFileSync(
+          "docker",
+          [
+            "exec",
+            lab.host(h).container.getId(),
+            "sh",
+            "-c",
+            `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`,
+          ],
+          { stdio: "ignore" },
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  const leaseHolder = (from: string) =>
+    sh(from, `${ADMIN} -n kube-system get lease plndr-cp-lock -o jsonpath='{.spec.holderIdentity}'`);
+  const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
+    const end = Date.now() + ms;
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  /** Kills the leader; returns ms until requests through the VIP succeed again, and the new holder. */
+  const failover = async (label: string) => {
+    const leader = holders()[0]!;
+    const others = CPS.filter((h) => h !== leader);
+    const prober = startProber(vipUrl, 50);
+    await new Promise((r) => setTimeout(r, 500));
+    const killedAt = Date.now();
+    lab.kill(leader);
+    await waitFor(
+      "a request through the VIP to succeed",
+      async () => prober.firstOkAfter(killedAt + 50) !== undefined,
+      60_000,
+    );
+    await prober.stop();
+    const ms = prober.firstOkAfter(killedAt + 50)!;
+    console.log(
+      `kube-vip failover (${label}) after a hard kill of ${leader}: requests succeed again after ${ms} ms`,
+    );
+    const now = holders(others);
+    expect(now).toHaveLength(1);
+    expect(await leaseHolder(now[0]!)).toBe(now[0]);
+    await lab.start(leader);
+    await waitFor(
+      `${leader}'s kube-vip to run again`,
+      async () => (await sh(leader, "systemctl is-active kubelet-pod-kube-vip || true")) === "active",
+      60_000,
+    );
+    expect(holders()).toEqual(now);
+    return ms;
+  };
+
+  beforeAll(async () => {
+    lab = await startLab({ names: CPS });
+    inv = lab.inventory({ mode: "kube-vip" });
+    vipUrl = `https://${lab.subnet.vip}:6443/healthz`;
+  }, 180_000);
+  afterAll(async () => lab?.destroy());
+
+  it("the trap, shown: with admin.conf mounted during init (Kubernetes ≥ 1.29) kube-vip's Lease calls are forbidden, no VIP, init fails and is reset", async () => {
+    const r = await up(inv, { [TRAP]: "1" });
+    expect(r.code).not.toBe(0);
+    const failed = events(r.stdout).find((e) => e.event === "step" && e.status === "failed");
+    expect(failed?.host).toBe("cp1");
+    expect(failed?.step).toBe("kubeadm init");
+    expect(await sh("cp1", "journalctl -u kubelet-pod-kube-vip --no-pager -o cat")).toContain(
+      'leases.coordination.k8s.io "plndr-cp-lock" is forbidden: User "kubernetes-admin" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"',
+    );
+    expect(holders()).toEqual([]);
+    // the failed init was reset: nothing is left for the next run to trip on
+    expect(
+      await sh(
+        "cp1",
+        "ls -A /etc/kubernetes/manifests; test -e /etc/kubernetes/admin.conf && echo admin.conf || true",
+      ),
+    ).toBe("");
+  }, 300_000);
+
+  it("fresh up: one VIP holder, which is the lease holder; /healthz through the VIP; every node joined; no super-admin.conf mounted anywhere", async () => {
+    const t0 = Date.now();
+    const r = await up();
+    console.log(`kube-vip: bring-up of 3 fresh hosts ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    // the init node's kube-vip read super-admin.conf while it initialised, then admin.conf
+    expect(changes(r.stdout)).toEqual(
+      expect.arrayContaining([
+        "cp1 init: kube-vip manifest (before init)",
+        "cp1 kube-vip admin kubeconfig: kube-vip manifest with admin.conf",
+        "cp2 join control plane: kube-vip manifest",
+        "cp3 join control plane: kube-vip manifest",
+      ]),
+    );
+    await waitFor("exactly one VIP holder", async () => holders().length === 1);
+    const holder = holders()[0]!;
+    expect(await leaseHolder("cp2")).toBe(holder);
+    expect(await get200(vipUrl)).toBe(true);
+    const nodes = await sh("cp1", `${ADMIN} get nodes`);
+    for (const n of CPS) expect(nodes).toMatch(new RegExp(`^${n}\\s+Ready`, "m"));
+    for (const h of CPS) {
+      expect(await sh(h, "grep -c super-admin.conf /etc/kubernetes/manifests/kube-vip.yaml || true"), h).toBe(
+        "0",
+      );
+      expect(await sh(h, "systemctl is-active kubelet-pod-kube-vip"), h).toBe("active");
+    }
+    // the kubelet's node-ip is pinned, so the VIP on the same NIC never becomes its InternalIP (kube-vip#741)
+    expect(await sh("cp1", "grep -A1 'name: node-ip' /etc/haprov/kubeadm-init.yaml | tail -n 1")).toBe(
+      `value: "${lab.host("cp1").address}"`,
+    );
+    const status = await haprov(["status", "-i", inv]);
+    expect(status.code, status.stdout).toBe(0);
+    expect(status.stdout).toContain(`held by ${holder}, lease plndr-cp-lock held by ${holder}`);
+  }, 300_000);
+
+  it("rerun changes nothing; a manifest edited on one node is named by plan and put back by up", async () => {
+    const r = await up();
+    expect(r.code, r.stderr).toBe(0);
+    expect(changes(r.stdout)).toEqual([]);
+    expect(Object.values(jsonSummary(r.stdout).hosts).every((h) => h.changed === 0)).toBe(true);
+    await sh(
+      "cp2",
+      'sed -i \'s/"plndr-cp-lock"/"hand-edited-lock"/\' /etc/kubernetes/manifests/kube-vip.yaml',
+    );
+    const plan = await haprov(["plan", "-i", inv, "--json"]);
+    expect(plan.code).toBe(2);
+    expect(changes(plan.stdout)).toEqual(["cp2 join control plane: kube-vip manifest"]);
+    const fixed = await up();
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(changes(fixed.stdout)).toEqual(["cp2 join control plane: kube-vip manifest"]);
+    expect(await sh("cp2", "grep -c hand-edited-lock /etc/kubernetes/manifests/kube-vip.yaml || true")).toBe(
+      "0",
+    );
+    await waitFor("one VIP holder", async () => holders().length === 1);
+  }, 180_000);
+
+  it("hard kill of the leader: another node takes the lease and the VIP (default 15/10/2 and a fast 5/3/1 profile)", async () => {
+    const slow = await failover("lease 15/10/2");
+    expect(slow).toBeLessThanOrEqual(25_000);
+    const fast = lab.inventory({
+      mode: "kube-vip",
+      cluster: "kubeVip: { leaseDuration: 5, renewDeadline: 3, retryPeriod: 1 }",
+    });
+    const r = await up(fast);
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    await waitFor("one VIP holder", async () => holders().length === 1, 30_000);
+    const quick = await failover("lease 5/3/1");
+    expect(quick).toBeLessThan(slow);
+  }, 400_000);
+});
