@@ -239,7 +239,7 @@ phases:
   - name: one
     hosts: [cp1]
     steps:
-      - command: { run: "sleep 2; touch ${work}/slow-finished" }
+      - command: { run: "touch ${work}/slow-started; sleep 2; touch ${work}/slow-finished" }
       - command: { run: "touch ${work}/never" }
   - name: two
     hosts: [cp1]
@@ -253,7 +253,13 @@ phases:
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     const code = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await new Promise((r) => setTimeout(r, 1200));
+    // Interrupt only once the slow step is really running: a fixed delay raced
+    // Node's start and the SSH handshakes on a loaded CI machine.
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(join(work, "slow-started")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(existsSync(join(work, "slow-started"))).toBe(true);
     child.kill("SIGINT");
     expect(await code).toBe(130);
     outputs.push(stdout);
