@@ -112,7 +112,11 @@ export class SshConnection implements HostConnection {
                 write: (data) => void (stream.writable && stream.write(data)),
                 close: async () => {
                   stream.end();
-                  await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
+                  // The grace timer must not outlive the command: a pending 5 s timer kept every
+                  // run's process alive for 5 s after its recap (measured in bench/fleet.ts).
+                  let timer: NodeJS.Timeout | undefined;
+                  await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+                  clearTimeout(timer);
                 },
               });
             });

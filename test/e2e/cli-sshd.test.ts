@@ -182,6 +182,24 @@ phases:
     expect((await haprov(["plan", "-i", inv, "--playbook", pb])).code).toBe(0);
   });
 
+  it("the process ends right after its recap: the run lock is released and nothing is left pending", async () => {
+    // Regression: a grace timer of the lock's channel kept every run alive 5 s after the recap.
+    const child = spawn(process.execPath, ["bin/haprov.js", "up", "-i", inv, "--playbook", pb, "--json"], {
+      env: { ...process.env, HAPROV_TEST_VRRP: VRRP },
+    });
+    let stdout = "";
+    let recapAt = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (!recapAt && stdout.includes('"event":"summary"')) recapAt = Date.now();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    outputs.push(stdout);
+    expect(code).toBe(0);
+    expect(recapAt).toBeGreaterThan(0);
+    expect(Date.now() - recapAt).toBeLessThan(2000);
+  });
+
   it("drift on one host: plan names exactly it, up fixes exactly it", async () => {
     appendFileSync(file("cp2", "app.conf"), "edited by hand\n");
     const plan = await haprov(["plan", "-i", inv, "--playbook", pb, "--json"]);
