@@ -1,7 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
-import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { changedSteps, haprov, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab, vipHolders, waitUntil } from "../helpers/lab.js";
 import { get200, startProber } from "../helpers/prober.js";
 
 /**
@@ -9,18 +8,7 @@ import { get200, startProber } from "../helpers/prober.js";
  * weighted checks, real haproxy) in front of three control-plane nodes (kubeadm stand-in). One lab,
  * scenarios in order: each starts from the state the previous one left.
  */
-type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
-const events = (stdout: string): Ev[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Ev);
-const changes = (stdout: string) =>
-  events(stdout)
-    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
-    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
-    .sort();
+const changes = changedSteps;
 
 const LBS = ["lb1", "lb2"];
 const CPS = ["cp1", "cp2", "cp3"];
@@ -42,32 +30,9 @@ describe.runIf(dockerAvailable())("haproxy-pair: an active/standby LB pair in fr
    * Who holds the VIP, asked with the docker CLI: a killed host holds nothing, and asking it through
    * testcontainers' exec would raise out of band (an unhandled stream error).
    */
-  const holders = async (hosts = [...LBS, ...CPS]) =>
-    hosts.filter((h) => {
-      try {
-        execFileSync(
-          "docker",
-          [
-            "exec",
-            lab.host(h).container.getId(),
-            "sh",
-            "-c",
-            `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`,
-          ],
-          { stdio: "ignore" },
-        );
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (!(await fn())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
+  const holders = (hosts = [...LBS, ...CPS]) => vipHolders(lab, hosts);
+  const waitFor = (what: string, fn: () => boolean | Promise<boolean>, ms = 30_000) =>
+    waitUntil(what, fn, ms, 200);
   const heldBy = (h: string) => async () => {
     const now = await holders(LBS);
     return now.length === 1 && now[0] === h;

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
-import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { changedSteps, haprov, jsonEvents, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab, waitUntil } from "../helpers/lab.js";
 import { kubectlsToTry } from "../helpers/kubectl.js";
 import { get200, startProber } from "../helpers/prober.js";
 
@@ -15,19 +15,8 @@ import { get200, startProber } from "../helpers/prober.js";
  * docker/testhost/standin (docker/README.md says what they do and do not do).
  * One lab, scenarios in order: each starts from the state the previous one left.
  */
-type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
-const events = (stdout: string): Ev[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Ev);
-/** "host phase: step" for every step or handler that changed (or would change, in plan). */
-const changes = (stdout: string) =>
-  events(stdout)
-    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
-    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
-    .sort();
+const events = jsonEvents;
+const changes = changedSteps;
 
 const CPS = ["cp1", "cp2", "cp3"];
 
@@ -49,13 +38,8 @@ describe.runIf(dockerAvailable())(
       );
       return hosts.filter((_, i) => held[i]);
     };
-    const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
-      const end = Date.now() + ms;
-      while (!(await fn())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    };
+    const waitFor = (what: string, fn: () => boolean | Promise<boolean>, ms = 30_000) =>
+      waitUntil(what, fn, ms, 200);
     const started = (hosts: string[]) =>
       Promise.all(
         hosts.map((h) =>

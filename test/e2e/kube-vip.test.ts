@@ -1,7 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
-import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { changedSteps, haprov, jsonEvents, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab, vipHolders, waitUntil } from "../helpers/lab.js";
 import { get200, startProber } from "../helpers/prober.js";
 
 /**
@@ -10,18 +9,8 @@ import { get200, startProber } from "../helpers/prober.js";
  * Lease through the local API server with RBAC, the VIP added and announced with the real arping),
  * on three control-plane hosts with the kubeadm stand-in. One lab, scenarios in order.
  */
-type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
-const events = (stdout: string): Ev[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Ev);
-const changes = (stdout: string) =>
-  events(stdout)
-    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
-    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
-    .sort();
+const events = jsonEvents;
+const changes = changedSteps;
 
 const CPS = ["cp1", "cp2", "cp3"];
 const ADMIN = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
@@ -33,35 +22,11 @@ describe.runIf(dockerAvailable())("kube-vip: the VIP from a static pod with lead
   let vipUrl: string;
   const up = (file = inv, env: NodeJS.ProcessEnv = {}) => haprov(["up", "-i", file, "-y", "--json"], { env });
   const sh = async (host: string, cmd: string) => (await lab.exec(host, cmd)).output.trim();
-  /** Who holds the VIP, asked with the docker CLI (a killed host holds nothing). */
-  const holders = (hosts = CPS) =>
-    hosts.filter((h) => {
-      try {
-        execFileSync(
-          "docker",
-          [
-            "exec",
-            lab.host(h).container.getId(),
-            "sh",
-            "-c",
-            `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`,
-          ],
-          { stdio: "ignore" },
-        );
-        return true;
-      } catch {
-        return false;
-      }
-    });
+  const holders = (hosts = CPS) => vipHolders(lab, hosts);
   const leaseHolder = (from: string) =>
     sh(from, `${ADMIN} -n kube-system get lease plndr-cp-lock -o jsonpath='{.spec.holderIdentity}'`);
-  const waitFor = async (what: string, fn: () => Promise<boolean>, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (!(await fn())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
+  const waitFor = (what: string, fn: () => boolean | Promise<boolean>, ms = 30_000) =>
+    waitUntil(what, fn, ms, 250);
   /** Kills the leader; returns ms until requests through the VIP succeed again, and the new holder. */
   const failover = async (label: string) => {
     const leader = holders()[0]!;

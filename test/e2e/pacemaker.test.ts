@@ -1,7 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
-import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { changedSteps, haprov, jsonSummary } from "../helpers/haprov-cli.js";
+import { dockerAvailable, startLab, type Lab, vipHolders, waitUntil } from "../helpers/lab.js";
 import { get200, startProber } from "../helpers/prober.js";
 
 /**
@@ -9,18 +8,7 @@ import { get200, startProber } from "../helpers/prober.js";
  * three lab hosts (fencing disabled, as a lab must: nothing to fence with); kubeadm is the
  * stand-in. One lab, scenarios in order.
  */
-type Ev = { event: string; host?: string; phase?: string; step?: string; handler?: string; status?: string };
-const events = (stdout: string): Ev[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Ev);
-const changes = (stdout: string) =>
-  events(stdout)
-    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
-    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
-    .sort();
+const changes = changedSteps;
 
 const CPS = ["cp1", "cp2", "cp3"];
 
@@ -32,33 +20,9 @@ describe.runIf(dockerAvailable())(
     let vipUrl: string;
     const up = (...args: string[]) => haprov(["up", "-i", inv, "-y", "--json", ...args]);
     const sh = async (host: string, cmd: string) => (await lab.exec(host, cmd)).output.trim();
-    /** Who holds the VIP, asked with the docker CLI (a stopped host holds nothing). */
-    const holders = (hosts = CPS) =>
-      hosts.filter((h) => {
-        try {
-          execFileSync(
-            "docker",
-            [
-              "exec",
-              lab.host(h).container.getId(),
-              "sh",
-              "-c",
-              `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`,
-            ],
-            { stdio: "ignore" },
-          );
-          return true;
-        } catch {
-          return false;
-        }
-      });
-    const waitFor = async (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) => {
-      const end = Date.now() + ms;
-      while (!(await fn())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    };
+    const holders = (hosts = CPS) => vipHolders(lab, hosts);
+    const waitFor = (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) =>
+      waitUntil(what, fn, ms, 250);
     const crm = async (h: string) => sh(h, "crm_mon -1 --output-as=xml");
     const cibEpoch = (h: string) => sh(h, `cibadmin --query | head -n 1 | grep -o 'epoch="[0-9]*"'`);
 

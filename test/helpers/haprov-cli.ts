@@ -41,3 +41,28 @@ export function jsonSummary(stdout: string): {
     .map((l) => JSON.parse(l) as { event: string; summary?: unknown });
   return lines.find((e) => e.event === "summary")!.summary as ReturnType<typeof jsonSummary>;
 }
+
+/** One event of a --json run (the fields the end-to-end tests look at). */
+export type JsonEvent = {
+  event: string;
+  host?: string;
+  phase?: string;
+  step?: string;
+  handler?: string;
+  status?: string;
+};
+
+/** Every event line of a --json run. */
+export const jsonEvents = (stdout: string): JsonEvent[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as JsonEvent);
+
+/** "host phase: step" for every step or handler that changed (or would change, in plan), sorted. */
+export const changedSteps = (stdout: string): string[] =>
+  jsonEvents(stdout)
+    .filter((e) => (e.event === "step" || e.event === "handler") && e.status === "changed")
+    .map((e) => `${e.host} ${e.phase}: ${e.step ?? `handler ${e.handler}`}`)
+    .sort();

@@ -293,3 +293,43 @@ export function leftovers(): string[] {
     ...q(["network", "ls", "--filter", `label=${TEST_LABEL}`, "--format", "network {{.Name}}"]),
   ];
 }
+
+/**
+ * The hosts that hold the lab's VIP now, asked with the docker CLI: a killed or stopped host holds
+ * nothing, and asking it through testcontainers' exec would raise out of band (an unhandled
+ * stream error).
+ */
+export function vipHolders(lab: Lab, hosts: string[]): string[] {
+  return hosts.filter((h) => {
+    try {
+      execFileSync(
+        "docker",
+        [
+          "exec",
+          lab.host(h).container.getId(),
+          "sh",
+          "-c",
+          `ip -4 -o addr show | grep -q ' ${lab.subnet.vip}/'`,
+        ],
+        { stdio: "ignore" },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Polls `fn` until it is true; throws naming `what` after `ms`. */
+export async function waitUntil(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  ms = 30_000,
+  everyMs = 250,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
