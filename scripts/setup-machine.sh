@@ -52,6 +52,13 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { cat /var/log/haprov-dockerd.log >&2; echo "setup: dockerd did not start" >&2; exit 1; }
 fi
 
+# Each lab host's systemd takes ~5 inotify instances from root's limit (Debian: 128): a 30- or
+# 50-host lab (bench/fleet.ts) needs more, or its later hosts never finish booting.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 1024 ]; then
+  echo "setup: fs.inotify.max_user_instances=1024 (room for 50-host labs)" >&2
+  echo 1024 > /proc/sys/fs/inotify/max_user_instances
+fi
+
 echo "setup: test-host image (debootstrap base when no registry answers; cached afterwards)" >&2
 bash docker/build-image.sh >/dev/null
 echo "setup: ready" >&2
