@@ -35,7 +35,7 @@ const perHost = (xs: number[], hosts: string[]) => {
 };
 
 /** Where a run's time went, from its own event times: start-up, connect + first read, phases, exit. */
-function timeline(x: Sample & { spawnedAt: number; closedAt: number }) {
+function timeline(x: Sample) {
   const ev = events(x) as { event: string; time?: string }[];
   const at = (name: string, last = false) => {
     const hits = ev.filter((e) => e.event === name && e.time);
@@ -60,11 +60,7 @@ const profiles: string[] = [];
 for (const n of sizes) {
   const lab = benchLab(`fleet${n}`, "keepalived-haproxy", 3, Math.max(0, n - 3));
   try {
-    const run = async (args: string[]) => {
-      const spawnedAt = Date.now();
-      const r = await lab.haprov([...args, ...extra]);
-      return { ...r, spawnedAt, closedAt: spawnedAt + r.wallMs };
-    };
+    const run = (args: string[]) => lab.haprov([...args, ...extra]);
     const first = await run(["up", "-y"]);
     if (first.code !== 0) throw new Error(`first up on ${n} hosts failed:\n${first.stdout.slice(-4000)}`);
     rows.push(
@@ -105,7 +101,8 @@ for (const n of sizes) {
     rows.push(
       `| ${n} | drift rerun ×${runs} (${drifted.join(", ")}: a file + a service each; ${changed} steps changed) | median ${s(median(drift.map((x) => x.wallMs)))} | ${Math.max(...drift.map((x) => x.rssMb)).toFixed(0)} MB | ${perHost(drift[0]!.logins, lab.hosts)} | ${perHost(drift[0]!.sessions, lab.hosts)} |`,
     );
-    process.stderr.write(`fleet: ${n} hosts done\n`);
+    // progress on stderr as each size finishes, so a later size that fails loses nothing measured
+    process.stderr.write(`fleet: ${n} hosts done\n${rows.slice(-3).join("\n")}\n${profiles.at(-1)}\n`);
   } finally {
     lab.down();
   }

@@ -11,6 +11,9 @@ import { startProber } from "../test/helpers/prober.js";
 
 export interface Sample {
   wallMs: number;
+  /** Epoch ms when the process was spawned and when it closed (for event-time profiles). */
+  spawnedAt: number;
+  closedAt: number;
   rssMb: number;
   code: number | null;
   stdout: string;
@@ -97,6 +100,7 @@ export function benchLab(name: string, mode: string, controlPlanes = 3, workers 
     container,
     async haprov(args) {
       const before = sessionsNow();
+      const spawnedAt = Date.now();
       const t0 = performance.now();
       const child = spawn(
         "/usr/bin/time",
@@ -113,10 +117,13 @@ export function benchLab(name: string, mode: string, controlPlanes = 3, workers 
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((r) => child.on("close", r));
       const wallMs = performance.now() - t0;
+      const closedAt = Date.now();
       await new Promise((r) => setTimeout(r, 300)); // journald catches up
       const after = sessionsNow();
       return {
         wallMs,
+        spawnedAt,
+        closedAt,
         rssMb: Number(stderr.trim().split("\n").pop()) / 1024,
         code,
         stdout,
