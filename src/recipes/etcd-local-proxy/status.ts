@@ -3,6 +3,7 @@ import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
 import { sh } from "../../core/quote.js";
 import type { HostHealth, StatusReader } from "../recipe.js";
+import { nameValuePairs, nodeProblems, nodesText, NODES_SCRIPT } from "../kubeadm/nodes-status.js";
 import { HAPROXY_STATS_PORT } from "../vip/lb-phase.js";
 import { clientUrl, etcdctl } from "./etcd.js";
 
@@ -48,29 +49,20 @@ export function localProxyStatusFact(host: HostSpec, inv: Inventory): Fact<Local
     `echo ${SEP}`,
     !api ? none : code(`https://${host.address}:${c.apiServerPort}/healthz`),
     `echo ${SEP}`,
-    !api
-      ? none
-      : `if [ -f /etc/kubernetes/admin.conf ]; then kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes 2>/dev/null | tail -n +2 | awk '{ print $1 " " $2 }' || true; else echo "-"; fi`,
+    !api ? none : NODES_SCRIPT,
   ].join("\n");
   return {
     key: `local-proxy-status:${host.name}`,
     script: `{\n${script}\n}`,
     parse(out) {
       const parts = out.split(`${SEP}\n`).map((p) => p.trim());
-      const pairs = (text: string | undefined) =>
-        Object.fromEntries(
-          (text ?? "")
-            .split("\n")
-            .filter(Boolean)
-            .map((l) => l.split(" ") as [string, string]),
-        );
       return {
         etcd: etcd ? parseEtcd(parts[0] ?? "-", parts[1] ?? "unhealthy") : undefined,
         proxy: parts[2] || "unknown",
-        backends: !parts[3] || parts[3] === "-" ? {} : pairs(parts[3]),
+        backends: !parts[3] || parts[3] === "-" ? {} : nameValuePairs(parts[3]),
         proxyHealthz: parts[4] || "000",
         apiserverHealthz: parts[5] || "000",
-        nodes: !parts[6] || parts[6] === "-" ? undefined : pairs(parts[6]),
+        nodes: !parts[6] || parts[6] === "-" ? undefined : nameValuePairs(parts[6]),
       };
     },
   };
@@ -129,14 +121,13 @@ export const localProxyStatus: StatusReader = {
     }
     const nodeList = cps.map((h) => data(h)?.nodes).find((n) => n);
     if (nodeList)
-      for (const h of nodes)
-        if (nodeList[h.name] === undefined) problems.push(`${h.name}: not a node of the cluster`);
-        else if (nodeList[h.name] !== "Ready") problems.push(`${h.name}: node ${nodeList[h.name]}`);
-    const nodeText = nodeList
-      ? Object.entries(nodeList)
-          .map(([n, st]) => `${n} ${st}`)
-          .join(", ")
-      : "no cluster yet";
+      problems.push(
+        ...nodeProblems(
+          nodeList,
+          nodes.map((h) => h.name),
+        ),
+      );
+    const nodeText = nodesText(nodeList);
     return {
       line: `etcd ${healthy.length}/${members.length} healthy, leader ${leaders.join(", ") || "none"}; ${inv.cluster.localProxy.proxy} on 127.0.0.1:${inv.cluster.lbPort} of every node; nodes: ${nodeText}`,
       data: {

@@ -1,6 +1,7 @@
 import type { Fact } from "../../core/fact.js";
 import { sh } from "../../core/quote.js";
 import type { HostHealth, StatusReader } from "../recipe.js";
+import { nameValuePairs, nodeProblems, nodesText, NODES_SCRIPT } from "../kubeadm/nodes-status.js";
 import { holdsVip } from "../vip/gate.js";
 import { KUBE_VIP_MANIFEST, LEASE_NAME } from "./manifest.js";
 
@@ -37,22 +38,14 @@ export const kubeVipStatus: StatusReader = {
       `echo ${SEP}`,
       code(`https://${inv.cluster.vip}:${inv.cluster.apiServerPort}/healthz`),
       `echo ${SEP}`,
-      sh`if [ -f ${ADMIN} ]; then kubectl --kubeconfig ${ADMIN} get nodes 2>/dev/null | tail -n +2 | awk '{ print $1 " " $2 }' || true; else echo "-"; fi`,
+      NODES_SCRIPT,
     ].join("\n");
     return {
       key: `health:kube-vip-status:${host.name}`,
       script: `{\n${script}\n}`,
       parse(out): HostHealth {
         const p = out.split(`${SEP}\n`).map((x) => x.trim());
-        const nodes =
-          !p[5] || p[5] === "-"
-            ? undefined
-            : Object.fromEntries(
-                p[5]
-                  .split("\n")
-                  .filter(Boolean)
-                  .map((l) => l.split(" ") as [string, string]),
-              );
+        const nodes = !p[5] || p[5] === "-" ? undefined : nameValuePairs(p[5]);
         const s: KubeVipStatus = {
           holdsVip: p[0] === "yes",
           kubeconfig: p[1] || "none",
@@ -92,14 +85,13 @@ export const kubeVipStatus: StatusReader = {
     }
     const nodes = answered.map((h) => data(h.name)!.nodes).find((n) => n);
     if (nodes)
-      for (const h of cps)
-        if (nodes[h.name] === undefined) problems.push(`${h.name}: not a node of the cluster`);
-        else if (nodes[h.name] !== "Ready") problems.push(`${h.name}: node ${nodes[h.name]}`);
-    const nodeText = nodes
-      ? Object.entries(nodes)
-          .map(([n, st]) => `${n} ${st}`)
-          .join(", ")
-      : "no cluster yet";
+      problems.push(
+        ...nodeProblems(
+          nodes,
+          cps.map((h) => h.name),
+        ),
+      );
+    const nodeText = nodesText(nodes);
     return {
       line: `VIP ${inv.cluster.vip}:${inv.cluster.apiServerPort} held by ${holders.join(", ") || "nobody"}, lease ${LEASE_NAME} held by ${lease || "nobody"}; nodes: ${nodeText}`,
       data: { vip: inv.cluster.vip, vipHolders: holders, leaseHolder: lease || null, nodes: nodes ?? null },

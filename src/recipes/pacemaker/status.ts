@@ -2,6 +2,7 @@ import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
 import type { HostHealth, StatusReader } from "../recipe.js";
+import { nodesText } from "../kubeadm/nodes-status.js";
 import { holdsVip } from "../vip/gate.js";
 import { lbProblems, lbStatusFact, type LbStatus } from "../vip/status.js";
 import { HAPROXY_CLONE_ID, VIP_ID } from "./cib.js";
@@ -118,13 +119,7 @@ export const pacemakerStatus: StatusReader = {
     const nodes = Object.values(apis).find((a) => a?.nodes)?.nodes;
     const fencing = view?.fencing ?? "unknown";
     return {
-      line: `VIP ${inv.cluster.vip}:${inv.cluster.lbPort} held by ${holders.join(", ") || "nobody"} (Pacemaker: ${view?.vipOn.join(", ") || "nowhere"}); quorum ${view?.quorate ? "yes" : "no"}; fencing ${fencing}${fencing === "disabled" ? " (lab only)" : ""}; nodes: ${
-        nodes
-          ? Object.entries(nodes)
-              .map(([n, st]) => `${n} ${st}`)
-              .join(", ")
-          : "no cluster yet"
-      }`,
+      line: `VIP ${inv.cluster.vip}:${inv.cluster.lbPort} held by ${holders.join(", ") || "nobody"} (Pacemaker: ${view?.vipOn.join(", ") || "nowhere"}); quorum ${view?.quorate ? "yes" : "no"}; fencing ${fencing}${fencing === "disabled" ? " (lab only)" : ""}; nodes: ${nodesText(nodes)}`,
       data: {
         vip: inv.cluster.vip,
         vipHolders: holders,

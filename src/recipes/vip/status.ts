@@ -3,6 +3,7 @@ import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
 import { sh } from "../../core/quote.js";
 import type { HostHealth, StatusReader } from "../recipe.js";
+import { nameValuePairs, nodeProblems, nodesText, NODES_SCRIPT } from "../kubeadm/nodes-status.js";
 import { holdsVip } from "./gate.js";
 import { HAPROXY_STATS_PORT } from "./lb-phase.js";
 
@@ -58,30 +59,21 @@ export function lbStatusFact(o: {
     `echo ${SEP}`,
     `${sh`curl -sk --max-time 2 -o /dev/null -w ${"%{http_code}\n"} ${`https://${o.vip}:${o.lbPort}/healthz`}`}`,
     `echo ${SEP}`,
-    !api
-      ? none
-      : `if [ -f /etc/kubernetes/admin.conf ]; then kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes 2>/dev/null | tail -n +2 | awk '{ print $1 " " $2 }' || true; else echo "-"; fi`,
+    !api ? none : NODES_SCRIPT,
   ].join("\n");
   return {
     key: `lb-status:${o.vip}:${lb}:${api}`,
     script: `{\n${script}\n}`,
     parse(out) {
       const parts = out.split(`${SEP}\n`).map((p) => p.trim());
-      const pairs = (text: string | undefined) =>
-        Object.fromEntries(
-          (text ?? "")
-            .split("\n")
-            .filter(Boolean)
-            .map((l) => l.split(" ") as [string, string]),
-        );
       return {
         keepalived: parts[0] || "unknown",
         holdsVip: parts[1] === "yes",
         haproxy: parts[2] || "unknown",
-        backends: parts[3] === "-" ? {} : pairs(parts[3]),
+        backends: parts[3] === "-" ? {} : nameValuePairs(parts[3]),
         apiserverHealthz: parts[4] || "000",
         vipHealthz: parts[5] || "000",
-        nodes: parts[6] === "-" ? undefined : pairs(parts[6]),
+        nodes: parts[6] === "-" ? undefined : nameValuePairs(parts[6]),
       };
     },
   };
@@ -122,11 +114,7 @@ export function lbProblems(
     if (s.vipHealthz !== "200") problems.push(`${h}: /healthz through the VIP ${s.vipHealthz}`);
   }
   const nodes = answered.find(([, s]) => s.nodes)?.[1].nodes;
-  if (nodes) {
-    for (const c of controlPlane)
-      if (nodes[c] === undefined) problems.push(`${c}: not a node of the cluster`);
-      else if (nodes[c] !== "Ready") problems.push(`${c}: node ${nodes[c]}`);
-  }
+  if (nodes) problems.push(...nodeProblems(nodes, controlPlane));
   return problems;
 }
 
@@ -158,11 +146,7 @@ export function vipStatus(lbRole: "control-plane" | "lb"): StatusReader {
       const problems = lbProblems(byHost, cps, lbs);
       const holders = lbs.filter((h) => byHost[h]?.holdsVip);
       const nodes = Object.values(byHost).find((s) => s?.nodes)?.nodes;
-      const nodeText = nodes
-        ? Object.entries(nodes)
-            .map(([n, st]) => `${n} ${st}`)
-            .join(", ")
-        : "no cluster yet";
+      const nodeText = nodesText(nodes);
       return {
         line: `VIP ${inv.cluster.vip}:${inv.cluster.lbPort} held by ${holders.join(", ") || "nobody"}; nodes: ${nodeText}`,
         data: { vip: inv.cluster.vip, vipHolders: holders, nodes: nodes ?? null },
