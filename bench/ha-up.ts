@@ -11,7 +11,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { get200 } from "../test/helpers/prober.js";
 import { aptMs, events } from "./events.js";
-import { benchLab, failover, machineLine, median, runsArg, secs as s, type Sample } from "./lab-bench.js";
+import {
+  benchLab,
+  failover,
+  median,
+  runsArg,
+  secs as s,
+  type Sample,
+  printDesignTable,
+} from "./lab-bench.js";
 
 const runs = runsArg();
 const lab = benchLab("benchha", "keepalived-haproxy");
@@ -86,8 +94,4 @@ try {
   lab.down();
 }
 
-console.log(`${machineLine()}\n`);
-console.log(
-  "| case | wall | detail | exec sessions per host (cp1/cp2/cp3) | peak RSS |\n| --- | --- | --- | --- | --- |",
-);
-for (const r of rows) console.log(r);
+printDesignTable(["cp1", "cp2", "cp3"], rows);

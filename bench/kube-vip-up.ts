@@ -12,19 +12,21 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { get200 } from "../test/helpers/prober.js";
 import { aptMs } from "./events.js";
-import { benchLab, failover, machineLine, median, runsArg, secs as s, type Sample } from "./lab-bench.js";
+import {
+  benchLab,
+  failover,
+  median,
+  runsArg,
+  secs as s,
+  type Sample,
+  printDesignTable,
+  until,
+} from "./lab-bench.js";
 
 const runs = runsArg();
 const lab = benchLab("benchkvip", "kube-vip");
 const vipUrl = `https://${lab.vip}:6443/healthz`;
 const rows: string[] = [];
-const until = async (what: string, fn: () => boolean | Promise<boolean>, ms = 120_000) => {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-};
 const kubeVipRunning = (h: string) => {
   try {
     return lab.sh(h, "systemctl is-active kubelet-pod-kube-vip || true") === "active";
@@ -74,8 +76,4 @@ try {
   lab.down();
 }
 
-console.log(`${machineLine()}\n`);
-console.log(
-  "| case | wall | detail | exec sessions per host (cp1/cp2/cp3) | peak RSS |\n| --- | --- | --- | --- | --- |",
-);
-for (const r of rows) console.log(r);
+printDesignTable(["cp1", "cp2", "cp3"], rows);

@@ -165,3 +165,26 @@ export async function failover(url: string, trigger: () => void): Promise<{ ms: 
   await prober.stop();
   return { ms: prober.firstOkAfter(at + 20) ?? NaN, failed: prober.failed() };
 }
+
+/** Polls `fn` until it is true; throws naming `what` after `ms`. */
+export async function until(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  ms = 120_000,
+  everyMs = 300,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The machine line and the table every design bench prints, in Markdown for RESULTS.md. */
+export function printDesignTable(hosts: string[], rows: string[]): void {
+  console.log(`${machineLine()}\n`);
+  console.log(
+    `| case | wall | detail | exec sessions per host (${hosts.join("/")}) | peak RSS |\n| --- | --- | --- | --- | --- |`,
+  );
+  for (const r of rows) console.log(r);
+}

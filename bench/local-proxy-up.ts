@@ -11,7 +11,7 @@
  * Markdown for bench/RESULTS.md. Measurements, not a timed test.
  */
 import { aptMs } from "./events.js";
-import { benchLab, machineLine, median, runsArg, secs as s, type Sample } from "./lab-bench.js";
+import { benchLab, median, runsArg, secs as s, type Sample, printDesignTable } from "./lab-bench.js";
 
 const runs = runsArg();
 const lab = benchLab("benchetcd", "etcd-local-proxy");
@@ -74,8 +74,4 @@ try {
   lab.down();
 }
 
-console.log(`${machineLine()}\n`);
-console.log(
-  "| case | wall | detail | exec sessions per host (cp1/cp2/cp3/w1) | peak RSS |\n| --- | --- | --- | --- | --- |",
-);
-for (const r of rows) console.log(r);
+printDesignTable(["cp1", "cp2", "cp3", "w1"], rows);

@@ -12,20 +12,24 @@
  */
 import { get200 } from "../test/helpers/prober.js";
 import { aptMs } from "./events.js";
-import { benchLab, failover, machineLine, median, runsArg, secs as s, type Sample } from "./lab-bench.js";
+import {
+  benchLab,
+  failover,
+  median,
+  runsArg,
+  secs as s,
+  type Sample,
+  printDesignTable,
+  until as untilTrue,
+} from "./lab-bench.js";
 
 const runs = runsArg();
 const lab = benchLab("benchpair", "haproxy-pair");
 const vipUrl = `https://${lab.vip}:6443/healthz`;
 const LBS = ["lb1", "lb2"];
 const rows: string[] = [];
-const until = async (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) => {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
+const until = (what: string, fn: () => boolean | Promise<boolean>, ms = 60_000) =>
+  untilTrue(what, fn, ms, 200);
 const primaryBack = () => until("lb1 holds the VIP again", () => lab.holder(LBS) === "lb1");
 try {
   const first = await lab.haprov(["up", "-y"]);
@@ -71,8 +75,4 @@ try {
   lab.down();
 }
 
-console.log(`${machineLine()}\n`);
-console.log(
-  "| case | wall | detail | exec sessions per host (lb1/lb2/cp1/cp2/cp3) | peak RSS |\n| --- | --- | --- | --- | --- |",
-);
-for (const r of rows) console.log(r);
+printDesignTable(["lb1", "lb2", "cp1", "cp2", "cp3"], rows);
