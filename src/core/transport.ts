@@ -67,4 +67,6 @@ export interface TransportStats {
   handshakes: number;
   execs: number;
   uploads: number;
+  /** Channel opens sshd refused and we asked again for (a full session table). */
+  channelRetries: number;
 }

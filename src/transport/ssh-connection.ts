@@ -18,6 +18,13 @@ import type {
 /** sshd's MaxSessions is 10: at most 9 exec channels plus the one SFTP channel. */
 const MAX_EXEC_CHANNELS = 9;
 const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Backoff before re-asking for a channel sshd refused. sshd frees a session only once its
+ * child is reaped, a little after the channel's close reached us, so under a full queue (27
+ * join tokens made on one node at 30 hosts) an open can be refused although our count is
+ * under MaxSessions. About 6 s in all, then the refusal is the answer.
+ */
+const CHANNEL_RETRY_MS = [50, 100, 200, 400, 800, 1600, 3200];
 
 export type SudoMode = "root" | "nopasswd" | "password";
 
@@ -85,7 +92,7 @@ export class SshConnection implements HostConnection {
         () =>
           new Promise<void>((released) => {
             this.stats.execs += 1;
-            this.client.exec(wrapped, (err, stream: ClientChannel) => {
+            this.openExec(wrapped, (err, stream) => {
               if (err) {
                 released();
                 return reject(new HaprovError(`cannot open a channel on ${this.host}: ${err.message}`));
@@ -137,7 +144,7 @@ export class SshConnection implements HostConnection {
           durationMs: Math.round(performance.now() - t0),
         });
       if (this.closed) return done(null, "", "connection closed");
-      this.client.exec(cmd, (err, stream: ClientChannel) => {
+      this.openExec(cmd, (err, stream) => {
         if (err) return done(null, "", `cannot open channel: ${err.message}`);
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
@@ -168,6 +175,23 @@ export class SshConnection implements HostConnection {
         if (stdin !== undefined) stream.end(stdin);
         else stream.end();
       });
+    });
+  }
+
+  /** client.exec, re-asked with backoff while sshd refuses the channel (see CHANNEL_RETRY_MS). */
+  private openExec(
+    cmd: string,
+    cb: (err: Error | undefined, stream: ClientChannel) => void,
+    attempt = 0,
+  ): void {
+    this.client.exec(cmd, (err, stream: ClientChannel) => {
+      const delay = CHANNEL_RETRY_MS[attempt];
+      if (err && delay !== undefined && !this.closed && /Channel open failure/.test(err.message)) {
+        this.stats.channelRetries += 1;
+        setTimeout(() => this.openExec(cmd, cb, attempt + 1), delay);
+        return;
+      }
+      cb(err, stream);
     });
   }
 

@@ -70,7 +70,7 @@ const ALL_HOSTKEY_ALGOS = Object.values(HOSTKEY_ALGOS).flat();
  * handshakes, retry with backoff on connect only, Nagle off (~48 ms → ~6 ms per command here).
  */
 export class SshPool {
-  readonly stats: TransportStats = { handshakes: 0, execs: 0, uploads: 0 };
+  readonly stats: TransportStats = { handshakes: 0, execs: 0, uploads: 0, channelRetries: 0 };
   private readonly handshakes: ReturnType<typeof pLimit>;
   private readonly knownHosts: KnownHostsFile;
   private readonly jumps = new Map<string, Promise<ClientType>>();
