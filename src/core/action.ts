@@ -48,6 +48,11 @@ export type StepPlan =
       diff?: string;
       /** Run after the actions whether they succeeded or not (e.g. delete a bootstrap token). */
       always?: Action[];
+      /**
+       * The actions only observe (a wait polling a read-only probe): the host is not changed, so
+       * the step reports ok, not changed, and the run's read-ahead answers stay valid.
+       */
+      observeOnly?: true;
     };
 
 export interface ProducedValue {
@@ -59,5 +64,12 @@ export interface ProducedValue {
 export const noop = (reason: string, produces?: ProducedValue[]): StepPlan =>
   produces ? { kind: "noop", reason, produces } : { kind: "noop", reason };
 export const skip = (reason: string): StepPlan => ({ kind: "skip", reason });
+/** Actions that only wait on the host (see `observeOnly`). */
+export const observe = (summary: string, actions: Action[]): StepPlan => ({
+  kind: "change",
+  summary,
+  actions,
+  observeOnly: true,
+});
 export const change = (summary: string, actions: Action[], diff?: string): StepPlan =>
   diff === undefined ? { kind: "change", summary, actions } : { kind: "change", summary, actions, diff };

@@ -185,6 +185,14 @@ async function runStep(
   }
   if (plan.kind === "skip") return { status: "skipped", message: plan.reason, changedHost: false };
   const diff = plan.diff ? { diff: plan.diff } : {};
+  if (plan.observeOnly) {
+    // A wait changes nothing on the host: ok, with what it waited for (and how long, when it ran).
+    if (d.dryRun) return { status: "ok", message: `would ${plan.summary}`, changedHost: false };
+    const t0 = performance.now();
+    await executeWithCleanup(connectionFor(d), plan.actions, plan.always ?? [], d.values);
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    return { status: "ok", message: `${plan.summary}: waited ${s} s`, changedHost: false };
+  }
   if (d.dryRun)
     return {
       status: "changed",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { change, noop } from "../core/action.js";
+import { noop, observe } from "../core/action.js";
 import { quote } from "../core/quote.js";
 import { commandSucceeds } from "../facts/file-state.js";
 import { placeholders, type StepContext, type StepType } from "./step.js";
@@ -34,7 +34,7 @@ export const waitStep: StepType<WaitParams> = {
       `  sleep 0.5`,
       `done`,
     ].join("\n");
-    return change(`wait until ${ctx.interpolate(p.what)}`, [
+    return observe(`wait until ${ctx.interpolate(p.what)}`, [
       { kind: "exec", command: loop, timeoutMs: (p.timeoutSec + 30) * 1000 },
     ]);
   },

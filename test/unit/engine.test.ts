@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { change, noop, skip } from "../../src/core/action.js";
+import { change, noop, observe, skip } from "../../src/core/action.js";
 import type { RunEvent } from "../../src/core/events.js";
 import type { HostSpec } from "../../src/core/host.js";
 import { Redactor } from "../../src/core/secret.js";
@@ -114,6 +114,24 @@ describe("engine", () => {
       expect(h.commands).toEqual([]); // nothing but reads
     }
     expect(steps(second.events).every((e) => e.message.includes("already"))).toBe(true);
+  });
+
+  it("a step that only waits is ok, not changed, and later phases keep the first read (30 hosts under load)", async () => {
+    const l = lab();
+    for (const h of l.hosts.values()) h.state.set("a", "1");
+    const waits = planStep("wait", () =>
+      observe("wait until the VIP answers", [{ kind: "exec", command: "WAIT" }]),
+    );
+    const phases = [phase("one", ["h1"], [waits]), phase("two", ["h1", "h2", "h3"], [setStep("a", "1")])];
+    const { summary, events } = await run(l, phases);
+    expect(Object.values(summary.hosts).map((t) => t.changed)).toEqual([0, 0, 0]);
+    const w = steps(events).find((e) => e.step === "wait")!;
+    expect(w.status).toBe("ok");
+    expect(w.message).toMatch(/^wait until the VIP answers: waited \d+\.\d s$/);
+    expect(l.hosts.get("h1")!.commands.map((c) => c.cmd)).toContain("WAIT"); // it did run
+    for (const h of ["h2", "h3"]) expect(l.hosts.get(h)!.batches).toBe(1); // phase two: the first read
+    const dry = await run(l, phases, { dryRun: true });
+    expect(Object.values(dry.summary.hosts).map((t) => t.changed)).toEqual([0, 0, 0]);
   });
 
   it("once anything changed, later phases read the hosts again instead of trusting the first read", async () => {
