@@ -526,6 +526,9 @@ def _table(r: Resource, body: dict, items: list[dict]) -> dict:
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a few dozen joins at once (a 30-host lab) overflowed it
+    # and haproxy answered with resets. Go's listener (the real kube-apiserver) takes somaxconn.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):  # TLS probes that hang up are normal
         pass

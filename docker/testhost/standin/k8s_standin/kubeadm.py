@@ -211,6 +211,23 @@ def _retry(what: str, fn):
             time.sleep(0.5)
 
 
+def _retry_create(fn):
+    """_retry for a POST: a 409 AlreadyExists after an attempt whose answer never came means that
+    attempt created it. On the first attempt a 409 is the real answer and is raised."""
+    deadline = time.time() + API_TIMEOUT
+    tried = False
+    while True:
+        try:
+            return fn()
+        except ApiError as e:
+            if e.code == 409 and tried:
+                return None
+            if e.code not in (0, 429, 500, 502, 503, 504) or time.time() > deadline:
+                raise
+            tried = True
+            time.sleep(0.5)
+
+
 def _create_or_update(c: Client, collection: str, obj: dict) -> None:
     """kubeadm's apiclient.CreateOrUpdate*: create, and on AlreadyExists replace."""
     try:
@@ -406,8 +423,13 @@ kubeadm join {endpoint} --token {tok} \\
 
 
 def _register(c: Client, node: str, address: str, port: int, control_plane: bool) -> None:
-    """kubelet-start: TLS bootstrap and Node registration, on the node's behalf with its token."""
-    _retry("kubelet-start", lambda: c.call("POST", "/haprov/v1/join", {"node": node, "address": address, "bindPort": port, "controlPlane": control_plane}))
+    """kubelet-start: TLS bootstrap and Node registration, on the node's behalf with its token. A
+    registration whose answer was lost (a timeout under load) is found on the retry: the kubelet
+    then takes its own existing Node (registerWithAPIServer), so AlreadyExists after a retry is done."""
+    try:
+        _retry_create(lambda: c.call("POST", "/haprov/v1/join", {"node": node, "address": address, "bindPort": port, "controlPlane": control_plane}))
+    except ApiError as e:
+        raise KubeadmError(f"error execution phase kubelet-start: {e}")
 
 
 # -- join ----------------------------------------------------------------------------------------
@@ -677,9 +699,12 @@ def token(argv: list[str]) -> int:
     if sub == "create":
         ttl = _duration(f.get("ttl", "24h"))
         tok = pos[0] if pos else state.new_token()
+        # kubeadm's UpdateOrCreateTokens polls through transient API errors (a busy endpoint), and a
+        # create that landed before its answer was lost is found on the retry (AlreadyExists: done).
+        secret = _token_secret(tok, ttl, f.get("description"))
         try:
-            _admin().call("POST", "/api/v1/namespaces/kube-system/secrets", _token_secret(tok, ttl, f.get("description")))
-        except ApiError as e:
+            _retry_create(lambda: _admin().call("POST", "/api/v1/namespaces/kube-system/secrets", secret))
+        except (ApiError, KubeadmError) as e:
             raise KubeadmError(f"failed to create or update bootstrap token with name bootstrap-token-{tok.split('.')[0]}: {e}")
         if f.get("print-join-command"):
             line = f"kubeadm join {_kubeconfig_endpoint()} --token {tok} --discovery-token-ca-cert-hash {pki.ca_hash(pki.read('ca.crt'))}"
