@@ -92,6 +92,29 @@ export const vrrpPassword = z
     error: "expected none of \" ' \\ # ! $ { }: keepalived.conf gives them a meaning",
   });
 
+/**
+ * A BGP session password (TCP MD5, RFC 2385: at most 80 bytes). kube-vip takes its peers as one
+ * env string `address:as:password:multihop,…`, so ':' ',' and ';' would cut the password (and
+ * shift every later field); whitespace and quotes are refused too.
+ */
+export const bgpPassword = z
+  .string({ error: "expected a string" })
+  .min(MIN_SECRET_LENGTH, {
+    error: `expected ${MIN_SECRET_LENGTH} to 80 characters: a shorter secret cannot be masked safely in output`,
+  })
+  .max(80, { error: "expected at most 80 characters (the TCP MD5 key limit)" })
+  .regex(/^[\u0021-\u007e]+$/, { error: "expected printable ASCII without spaces" })
+  .regex(/^[^:,;"'\\]+$/, {
+    error: "expected none of : , ; \" ' \\: kube-vip's bgp_peers list uses : , and ; as separators",
+  });
+
+/** A BGP autonomous system number (4-byte, 0 and 4294967295 reserved). */
+export const asNumber = z
+  .number({ error: "expected an AS number 1-4294967294" })
+  .int({ error: "expected a whole AS number" })
+  .min(1, { error: "expected an AS number 1-4294967294" })
+  .max(4_294_967_294, { error: "expected an AS number 1-4294967294" });
+
 /** Kubernetes minors haprov renders kubeadm configs for (v1beta3 before 1.31, v1beta4 from it). */
 export const KUBERNETES_MINORS = { min: 27, max: 33 } as const;
 

@@ -80,6 +80,7 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
     inventory.ssh.password,
     inventory.cluster.vrrpPassword,
     inventory.cluster.pacemaker?.haclusterPassword,
+    ...(inventory.cluster.kubeVip.bgp?.peers.map((p) => p.password) ?? []),
   ])
     if (s) secrets.push(s);
   // Fence devices' passwords (ipmi, redfish…) are secrets too.

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import {
+  asNumber,
+  bgpPassword,
   dnsLabel as name,
   hostAddress,
   interfaceName,
@@ -181,6 +183,37 @@ const seconds = (min: number, max: number, dflt: number, what: string) =>
     .default(dflt)
     .describe(what);
 
+/** A router kube-vip's BGP speaker peers with. */
+export const BgpPeer = z.strictObject({
+  address: ipv4.describe("The peer router's IPv4 address"),
+  as: asNumber.describe("The peer's AS number"),
+  password: bgpPassword
+    .optional()
+    .describe("TCP MD5 session password (a secret; write ${ENV}); none of : , ; quotes or spaces"),
+  multihop: z.boolean().default(false).describe("The peer is more than one hop away (eBGP multihop)"),
+});
+
+/** kube-vip's BGP mode: every control-plane node announces the VIP as a /32 from its loopback. */
+export const KubeVipBgp = z.strictObject({
+  localAs: asNumber.describe("The control-plane nodes' AS number"),
+  peers: z
+    .array(BgpPeer)
+    .min(1, { error: "expected at least one BGP peer" })
+    .describe("Routers to peer with"),
+  holdTime: seconds(
+    3,
+    65_535,
+    30,
+    "BGP hold time in seconds: a dead node's route is withdrawn by its peers after about this long",
+  ),
+  keepaliveInterval: seconds(
+    1,
+    21_845,
+    10,
+    "BGP keepalive interval in seconds (at most a third of holdTime)",
+  ),
+});
+
 /** kube-vip (design C): its leader election on the Lease, and Services. */
 export const KubeVipSettings = z.strictObject({
   leaseDuration: seconds(
@@ -200,6 +233,9 @@ export const KubeVipSettings = z.strictObject({
     .boolean()
     .default(false)
     .describe("Also serve Service type LoadBalancer addresses (svc_enable); off by default"),
+  bgp: KubeVipBgp.optional().describe(
+    "BGP instead of ARP: every control-plane node announces the VIP (on lo) to these peers, no leader election",
+  ),
 });
 
 /** etcd-local-proxy (design E): which proxy each node runs, and the operator's way in. */
@@ -287,6 +323,9 @@ export const HostEntry = z.strictObject({
     .min(1, { error: "expected at least one role" })
     .describe("control-plane, worker, lb, etcd"),
   priority: z.number().int().min(1).max(254).optional().describe("VRRP priority override"),
+  routerId: ipv4
+    .optional()
+    .describe("kube-vip BGP router ID of this node (default: its address); unique per node"),
   interface: interfaceName.optional().describe("Interface override (same format as cluster.interface)"),
   user: userName.optional().describe("SSH user override (a POSIX user name)"),
   port: port.optional().describe("SSH port override"),
@@ -311,3 +350,4 @@ export type Inventory = z.infer<typeof Inventory>;
 export type InventoryInput = z.input<typeof Inventory>;
 export type HostEntry = z.infer<typeof HostEntry>;
 export type FenceDevice = z.infer<typeof FenceDevice>;
+export type KubeVipBgp = z.infer<typeof KubeVipBgp>;

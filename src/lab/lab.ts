@@ -9,6 +9,7 @@ import type { LabTopology } from "../core/lab-topology.js";
 import { HA_MODES } from "../config/schema.js";
 import { docker, requireDocker, usedSubnets } from "./docker.js";
 import { BOOTED_CHECK, dockerRunArgs, LAB_HOST, LAB_IMAGE, LAB_LABEL } from "./host-options.js";
+import { LAB_BGP_VIP, LAB_NODES_AS, LAB_ROUTER_AS, routerSetupScript, routeViaRouter } from "./bgp-router.js";
 import { chooseSubnet } from "./subnet.js";
 
 const run = promisify(execFile);
@@ -26,6 +27,8 @@ export interface LabUpOptions {
   topology: LabTopology;
   /** Inventory to write (default inventories/lab.NAME.yaml). */
   out?: string;
+  /** kube-vip's BGP mode: a router host running BIRD, the VIP routed through it (src/lab/bgp-router.ts). */
+  bgp?: boolean;
   cwd: string;
   log: (line: string) => void;
 }
@@ -67,15 +70,22 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
     ...h,
     address: subnet.hostAddress(i),
   }));
-  await checkInotify(hosts.length);
-  o.log(`creating network ${network} (${subnet.cidr}) and ${hosts.length} host(s)`);
+  // the router is the network, not a managed host: it is left out of the inventory
+  const router = o.bgp
+    ? { name: "router", roles: [] as const, address: subnet.hostAddress(hosts.length) }
+    : undefined;
+  const containers = router ? [...hosts, router] : hosts;
+  await checkInotify(containers.length);
+  o.log(
+    `creating network ${network} (${subnet.cidr}) and ${hosts.length} host(s)${router ? ` and a BGP router (BIRD) at ${router.address}` : ""}`,
+  );
   await docker(["network", "create", "--subnet", subnet.cidr, "--label", `${LAB_LABEL}=${o.name}`, network]);
   // Booting is systemd's start-up in each container: on a small machine dozens at once starve each
   // other past any sane timeout, so at most BOOT_AT_ONCE boot together (a 50-host lab included).
   const booting = pLimit(BOOT_AT_ONCE);
   try {
     await Promise.all(
-      hosts.map((h) =>
+      containers.map((h) =>
         booting(async () => {
           const name = `haprov-${o.name}-${h.name}`;
           await docker([
@@ -102,6 +112,7 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
       ),
     );
     await writeFile(join(dir, "known_hosts"), `${knownHosts.join("\n")}\n`, { mode: 0o600 });
+    if (router) await setUpRouter(o.name, router.address, hosts);
   } catch (e) {
     await labDown({ name: o.name, cwd: o.cwd, log: () => undefined, out: o.out });
     throw e;
@@ -109,9 +120,9 @@ export async function labUp(o: LabUpOptions): Promise<{ inventory: string; hosts
   await writeFile(
     inventory,
     renderInventory(
-      { ...o, inventoryPath: inventory },
-      subnet.vip,
-      subnet.prefix,
+      { ...o, inventoryPath: inventory, routerAddress: router?.address },
+      router ? LAB_BGP_VIP : subnet.vip,
+      router ? 32 : subnet.prefix,
       hosts,
       relative(dirname(inventory), dir),
     ),
@@ -214,15 +225,38 @@ async function waitBooted(container: string): Promise<void> {
   }
 }
 
+/** BIRD on the router host, peering with every control-plane host; every host routes the VIP through it. */
+async function setUpRouter(lab: string, address: string, hosts: LabHost[]): Promise<void> {
+  const cps = hosts.filter((h) => h.roles.includes("control-plane"));
+  await docker(["exec", `haprov-${lab}-router`, "sh", "-c", routerSetupScript({ ...LAB_BGP, nodes: cps })]);
+  await Promise.all(
+    hosts.map((h) =>
+      docker(["exec", `haprov-${lab}-${h.name}`, "sh", "-c", routeViaRouter(LAB_BGP_VIP, address)]),
+    ),
+  );
+}
+
+/** The lab's BGP timers: short, so a dead node's route goes within seconds (the inventory's too). */
+const LAB_BGP = { routerAs: LAB_ROUTER_AS, nodesAs: LAB_NODES_AS, holdTime: 9, keepaliveInterval: 3 };
+
 function renderInventory(
-  o: LabUpOptions & { inventoryPath: string },
+  o: LabUpOptions & { inventoryPath: string; routerAddress: string | undefined },
   vip: string,
   prefix: number,
   hosts: LabHost[],
   keyDir: string,
 ): string {
-  const modeLines = o.topology
-    .cluster({ address: vip, prefix })
+  const bgpLines = o.routerAddress
+    ? [
+        `kubeVip:`,
+        `  bgp:`,
+        `    localAs: ${LAB_BGP.nodesAs}`,
+        `    holdTime: ${LAB_BGP.holdTime}`,
+        `    keepaliveInterval: ${LAB_BGP.keepaliveInterval}`,
+        `    peers: [{ address: ${o.routerAddress}, as: ${LAB_BGP.routerAs} }]   # the lab's BIRD router (no MD5 password in the lab)`,
+      ]
+    : [];
+  const modeLines = [...o.topology.cluster({ address: vip, prefix }), ...bgpLines]
     .map((l) => `  ${l}\n`)
     .join("");
   const schema = relative(dirname(o.inventoryPath), join(packageRoot(), "inventories/inventory.schema.json"));

@@ -82,6 +82,8 @@ export interface Lab {
     user?: string;
     extra?: string;
     mode?: string;
+    /** The VIP (default: the lab subnet's free .100). */
+    vip?: string;
     ssh?: string;
     /** Cluster settings added to the cluster mapping, e.g. "vrrpProfile: fast". */
     cluster?: string;
@@ -216,7 +218,7 @@ export async function startLab(
         const file = join(dir, `inventory-${Math.random().toString(36).slice(2, 8)}.yaml`);
         writeFileSync(
           file,
-          `cluster: { name: ${id}, mode: ${io.mode ?? "keepalived-haproxy"}, vip: ${subnet.vip}, vipPrefix: ${subnet.prefix}, interface: eth0${io.cluster ? `, ${io.cluster}` : ""} }
+          `cluster: { name: ${id}, mode: ${io.mode ?? "keepalived-haproxy"}, vip: ${io.vip ?? subnet.vip}, vipPrefix: ${subnet.prefix}, interface: eth0${io.cluster ? `, ${io.cluster}` : ""} }
 ssh: { user: ${io.user ?? "root"}, identityFile: ${key}, knownHosts: ${knownHosts}, sshConfig: false${io.ssh ? `, ${io.ssh}` : ""} }
 hosts:
 ${hosts

@@ -6,6 +6,7 @@ import {
   KUBE_VIP_IMAGE,
   renderKubeVipManifest,
   type KubeconfigFile,
+  type KubeVipInput,
 } from "../../src/recipes/kube-vip/manifest.js";
 
 /** Design C's pure parts (issue #12): the manifest kube-vip v1.2.3 reads, and the inventory rules. */
@@ -33,7 +34,7 @@ type Pod = {
     volumes: { name: string; hostPath: { path: string } }[];
   };
 };
-const pod = (o: Partial<typeof INPUT> = {}) => parse(renderKubeVipManifest({ ...INPUT, ...o })) as Pod;
+const pod = (o: Partial<KubeVipInput> = {}) => parse(renderKubeVipManifest({ ...INPUT, ...o })) as Pod;
 const env = (p: Pod) =>
   Object.fromEntries(p.spec.containers[0]!.env.map((e) => [e.name, e.value ?? e.valueFrom]));
 
@@ -103,5 +104,105 @@ describe("kube-vip rules", () => {
     expect(messages(inventory({}, { lbPort: 8443 }))).toEqual([
       "warning: kube-vip forwards nothing: clients reach the leader's API server on VIP:6443; lbPort 8443 is not used",
     ]);
+  });
+});
+
+describe("kube-vip BGP mode", () => {
+  const BGP = {
+    routerId: "10.0.0.11",
+    localAs: 65001,
+    peers: [
+      { address: "10.0.0.1", as: 65000, password: "s3cret-md5", multihop: false },
+      { address: "10.0.0.2", as: 65000, multihop: true },
+    ],
+    holdTime: 9,
+    keepaliveInterval: 3,
+  };
+
+  it("puts the VIP on lo, turns leader election off and lists the peers as kube-vip parses them", () => {
+    const e = env(pod({ bgp: BGP }));
+    expect(e).toMatchObject({
+      vip_arp: "false",
+      vip_interface: "lo",
+      vip_leaderelection: "false",
+      bgp_enable: "true",
+      bgp_routerid: "10.0.0.11",
+      bgp_as: "65001",
+      bgp_peers: "10.0.0.1:65000:s3cret-md5:false,10.0.0.2:65000::true",
+      bgp_hold_time: "9",
+      bgp_keepalive_interval: "3",
+      control_plane_health_check_address: "https://kubernetes:6443/livez",
+      control_plane_health_check_ca_path: "/etc/kubernetes/pki/ca.crt",
+      address: "10.0.0.100",
+    });
+    expect(e).not.toHaveProperty("vip_leasename");
+  });
+
+  it("mounts the cluster CA the health check verifies against", () => {
+    const p = pod({ bgp: BGP });
+    expect(p.spec.containers[0]!.volumeMounts).toContainEqual({
+      name: "ca",
+      mountPath: "/etc/kubernetes/pki/ca.crt",
+      readOnly: true,
+    });
+    expect(p.spec.volumes).toContainEqual({
+      name: "ca",
+      hostPath: { path: "/etc/kubernetes/pki/ca.crt", type: "File" },
+    });
+  });
+
+  const inventory = (bgp: Record<string, unknown>, hosts: Record<string, unknown>[] = [], vip = "10.9.0.1") =>
+    Inventory.parse({
+      cluster: { name: "c", mode: "kube-vip", vip, kubeVip: { bgp } },
+      hosts: [1, 2, 3].map((i) => ({
+        name: `cp${i}`,
+        address: `10.0.0.1${i}`,
+        roles: ["control-plane"],
+        ...hosts[i - 1],
+      })),
+    });
+  const messages = (inv: Inventory) => designC.rules(inv).map((i) => `${i.severity}: ${i.message}`);
+  const peers = [{ address: "10.0.0.1", as: 65000 }];
+
+  it("a routed VIP outside the nodes' subnet with distinct router IDs passes", () => {
+    expect(messages(inventory({ localAs: 65001, peers }))).toEqual([]);
+  });
+
+  it("a router ID shared by two nodes is an error naming both", () => {
+    const inv = inventory({ localAs: 65001, peers }, [{ routerId: "1.1.1.1" }, { routerId: "1.1.1.1" }]);
+    expect(messages(inv)).toEqual([
+      "error: cp2: BGP router ID 1.1.1.1 is also cp1's: every node needs its own, or its peers keep only one session",
+    ]);
+  });
+
+  it("a VIP inside the nodes' subnet is a warning, a peer that is a node and slow keepalives are errors", () => {
+    const inv = inventory(
+      { localAs: 65001, peers: [{ address: "10.0.0.12", as: 65000 }], holdTime: 9, keepaliveInterval: 4 },
+      [],
+      "10.0.0.100",
+    );
+    const m = messages(inv);
+    expect(m).toContain(
+      "warning: 10.0.0.100 is in cp1's subnet: in BGP mode the VIP sits on every node's lo and all of them would answer ARP for it; use an address outside the nodes' subnet",
+    );
+    expect(m).toContain("error: 10.0.0.12 is host cp2: peers are the network's routers, not cluster nodes");
+    expect(m).toContain(
+      "error: must be at most a third of holdTime (9 s): a peer would drop the session between two keepalives",
+    );
+  });
+
+  it("a peer password that would cut kube-vip's peer list is refused by the schema", () => {
+    for (const password of ["abc:defg", "abc,defg", "abc;defg", "with space"]) {
+      const r = Inventory.safeParse({
+        cluster: {
+          name: "c",
+          mode: "kube-vip",
+          vip: "10.9.0.1",
+          kubeVip: { bgp: { localAs: 65001, peers: [{ address: "10.0.0.1", as: 65000, password }] } },
+        },
+        hosts: [{ name: "cp1", address: "10.0.0.11", roles: ["control-plane"] }],
+      });
+      expect(r.success, password).toBe(false);
+    }
   });
 });

@@ -21,43 +21,59 @@ export function labCommand(result: { code: number }): Command {
         .choices([...LAB_MODES])
         .default("keepalived-haproxy"),
     )
+    .option("--bgp", "kube-vip's BGP mode: a router host running BIRD, the VIP routed through it")
     .option("--name <name>", "lab name (several labs can coexist)", "lab")
     .option("-o, --out <path>", "inventory to write (default inventories/lab.NAME.yaml)")
-    .action(async (o: { hosts: string; workers: string; mode: LabMode; name: string; out?: string }) => {
-      const hosts = Number(o.hosts);
-      const workers = Number(o.workers);
-      if (!Number.isInteger(hosts) || hosts < 1 || hosts > 9) {
-        process.stderr.write("haprov: --hosts: expected 1 to 9\n");
-        result.code = ExitCode.invalidInput;
-        return;
-      }
-      // hosts are .11 upwards on the lab's /24 and the VIP is .100: 9 + 60 stays below it
-      if (!Number.isInteger(workers) || workers < 0 || workers > 60) {
-        process.stderr.write("haprov: --workers: expected 0 to 60\n");
-        result.code = ExitCode.invalidInput;
-        return;
-      }
-      const recipe = RECIPES[o.mode];
-      const r = await labUp({
-        name: o.name,
-        hosts,
-        workers,
-        mode: o.mode,
-        topology: recipe.lab,
-        cwd: process.cwd(),
-        log,
-        ...(o.out ? { out: o.out } : {}),
-      });
-      const inv = relative(process.cwd(), r.inventory);
-      out(`lab ${o.name} is up: ${r.hosts.map((h) => `${h.name} ${h.address}`).join(", ")}\n`);
-      out(
-        `inventory: ${inv}\n\nnext:\n  ${
-          recipe.phases
-            ? `haprov up -i ${inv}\n  haprov status -i ${inv}`
-            : `haprov up -i ${inv} --playbook prepare   (mode ${o.mode} has no recipe yet)`
-        }\n  haprov lab down --name ${o.name}\n`,
-      );
-    });
+    .action(
+      async (o: {
+        hosts: string;
+        workers: string;
+        mode: LabMode;
+        name: string;
+        out?: string;
+        bgp?: boolean;
+      }) => {
+        const hosts = Number(o.hosts);
+        const workers = Number(o.workers);
+        if (!Number.isInteger(hosts) || hosts < 1 || hosts > 9) {
+          process.stderr.write("haprov: --hosts: expected 1 to 9\n");
+          result.code = ExitCode.invalidInput;
+          return;
+        }
+        // hosts are .11 upwards on the lab's /24 and the VIP is .100: 9 + 60 stays below it
+        if (!Number.isInteger(workers) || workers < 0 || workers > 60) {
+          process.stderr.write("haprov: --workers: expected 0 to 60\n");
+          result.code = ExitCode.invalidInput;
+          return;
+        }
+        if (o.bgp && o.mode !== "kube-vip") {
+          process.stderr.write("haprov: --bgp: only with --mode kube-vip (kube-vip's BGP mode)\n");
+          result.code = ExitCode.invalidInput;
+          return;
+        }
+        const recipe = RECIPES[o.mode];
+        const r = await labUp({
+          bgp: o.bgp === true,
+          name: o.name,
+          hosts,
+          workers,
+          mode: o.mode,
+          topology: recipe.lab,
+          cwd: process.cwd(),
+          log,
+          ...(o.out ? { out: o.out } : {}),
+        });
+        const inv = relative(process.cwd(), r.inventory);
+        out(`lab ${o.name} is up: ${r.hosts.map((h) => `${h.name} ${h.address}`).join(", ")}\n`);
+        out(
+          `inventory: ${inv}\n\nnext:\n  ${
+            recipe.phases
+              ? `haprov up -i ${inv}\n  haprov status -i ${inv}`
+              : `haprov up -i ${inv} --playbook prepare   (mode ${o.mode} has no recipe yet)`
+          }\n  haprov lab down --name ${o.name}\n`,
+        );
+      },
+    );
   lab
     .command("down")
     .description("remove the lab's containers, network and generated files")

@@ -10,6 +10,7 @@ import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE, isInitNode, notInitNode } from "../kubeadm/values.js";
 import type { Endpoint, Recipe, RuleIssue } from "../recipe.js";
+import { sameSubnet } from "../../config/ipv4.js";
 import { vipRules } from "../vip/rules.js";
 import { KUBE_VIP_MANIFEST, renderKubeVipManifest, type KubeconfigFile } from "./manifest.js";
 import { kubeVipStatus } from "./status.js";
@@ -39,9 +40,17 @@ const minor = (v: string) => Number(/^v?1\.(\d+)\./.exec(v)?.[1] ?? 0);
  */
 const TRAP = "HAPROV_TEST_KUBE_VIP_ADMIN_CONF_DURING_INIT";
 
+/** This node's BGP router ID: the inventory's, else its own address (never one shared by all). */
+export const routerIdOf = (inv: Inventory, host: string) => {
+  const h = inv.hosts.find((x) => x.name === host);
+  return h?.routerId ?? h?.address ?? "";
+};
+
 function manifestFor(v: HostView, kubeconfig: KubeconfigFile): string {
   const k = v.inventory.cluster.kubeVip;
+  const bgp = k.bgp && { ...k.bgp, routerId: routerIdOf(v.inventory, v.host.name) };
   return renderKubeVipManifest({
+    bgp,
     vip: v.inventory.cluster.vip!,
     interface: v.host.interface,
     port: v.inventory.cluster.apiServerPort,
@@ -65,7 +74,7 @@ const manifestFile = (content: string, v: HostView) =>
   managedFile(KUBE_VIP_MANIFEST, content, {
     mode: "0600",
     // offline: no API server yet (§3.3 step 2): a pod manifest, and the interface exists here
-    validate: `grep -q '^kind: Pod$' %s && ${sh`ip link show dev ${v.host.interface}`} >/dev/null`,
+    validate: `grep -q '^kind: Pod$' %s && ${sh`ip link show dev ${v.inventory.cluster.kubeVip.bgp ? "lo" : v.host.interface}`} >/dev/null`,
   });
 
 function kubeadmOptions(input: Pick<RecipeInput, "inventory" | "hosts">): KubeadmOptions {
@@ -100,7 +109,9 @@ function settlePhase(input: RecipeInput) {
         when: isInitNode,
         params: () => ({
           until: sh`curl -sfk --max-time 2 -o /dev/null ${`https://${e.host}:${e.port}/readyz`}`,
-          what: "a kube-vip holds the lease and the VIP answers",
+          what: input.inventory.cluster.kubeVip.bgp
+            ? "kube-vip has the VIP on lo and it answers"
+            : "a kube-vip holds the lease and the VIP answers",
           timeoutSec: 120,
         }),
       }),
@@ -108,9 +119,58 @@ function settlePhase(input: RecipeInput) {
   });
 }
 
+/**
+ * BGP mode: the VIP is routed, not moved within a subnet. It should lie outside the nodes' subnet
+ * (on lo of every node, Linux would answer ARP for it from all of them); router IDs must differ
+ * (the upstream examples give every node the same one: peers then drop all but one session);
+ * keepalives at most a third of the hold time (RFC 4271).
+ */
+function bgpRules(inv: Inventory): RuleIssue[] {
+  const b = inv.cluster.kubeVip.bgp!;
+  const c = inv.cluster;
+  const issues: RuleIssue[] = [];
+  if (!c.vip)
+    return [{ path: ["cluster"], message: `needs "vip": kube-vip announces it over BGP`, severity: "error" }];
+  const seen = new Map<string, string>();
+  inv.hosts.forEach((h, i) => {
+    if (!h.roles.includes("control-plane")) return;
+    const id = routerIdOf(inv, h.name);
+    const other = seen.get(id);
+    if (other)
+      issues.push({
+        path: ["hosts", i, h.routerId ? "routerId" : "address"],
+        message: `${h.name}: BGP router ID ${id} is also ${other}'s: every node needs its own, or its peers keep only one session`,
+        severity: "error",
+      });
+    seen.set(id, h.name);
+    if (sameSubnet(h.address, c.vip!, c.vipPrefix))
+      issues.push({
+        path: ["cluster", "vip"],
+        message: `${c.vip} is in ${h.name}'s subnet: in BGP mode the VIP sits on every node's lo and all of them would answer ARP for it; use an address outside the nodes' subnet`,
+        severity: "warning",
+      });
+  });
+  b.peers.forEach((p, i) => {
+    const self = inv.hosts.find((h) => h.address === p.address);
+    if (self)
+      issues.push({
+        path: ["cluster", "kubeVip", "bgp", "peers", i, "address"],
+        message: `${p.address} is host ${self.name}: peers are the network's routers, not cluster nodes`,
+        severity: "error",
+      });
+  });
+  if (b.keepaliveInterval * 3 > b.holdTime)
+    issues.push({
+      path: ["cluster", "kubeVip", "bgp", "keepaliveInterval"],
+      message: `must be at most a third of holdTime (${b.holdTime} s): a peer would drop the session between two keepalives`,
+      severity: "error",
+    });
+  return issues;
+}
+
 function rules(inv: Inventory): RuleIssue[] {
-  const issues = vipRules(inv, "control-plane");
   const k = inv.cluster.kubeVip;
+  const issues = k.bgp ? bgpRules(inv) : vipRules(inv, "control-plane");
   if (k.leaseDuration <= k.renewDeadline)
     issues.push({
       path: ["cluster", "kubeVip", "renewDeadline"],

@@ -14,6 +14,18 @@ export const LEASE_NAME = "plndr-cp-lock";
 
 export type KubeconfigFile = "admin.conf" | "super-admin.conf";
 
+/** Where the cluster CA is mounted in the pod, for the BGP mode's health check of the local API server. */
+const CA_IN_POD = "/etc/kubernetes/pki/ca.crt";
+
+/** BGP mode: this node's speaker, its peers, and the timers (REFERENCE.md §3; kube-vip config_bgp.go). */
+export interface KubeVipBgpInput {
+  routerId: string;
+  localAs: number;
+  peers: { address: string; as: number; password?: string | undefined; multihop: boolean }[];
+  holdTime: number;
+  keepaliveInterval: number;
+}
+
 export interface KubeVipInput {
   vip: string;
   interface: string;
@@ -23,27 +35,69 @@ export interface KubeVipInput {
   retryPeriod: number;
   services: boolean;
   kubeconfig: KubeconfigFile;
+  /** BGP instead of ARP: the VIP on lo, announced by every node while its API server is healthy. */
+  bgp?: KubeVipBgpInput | undefined;
 }
+
+/**
+ * kube-vip's `bgp_peers`: `address:as:password:multihop`, comma-separated (ParseBGPPeerConfig at
+ * v1.2.3). The schema keeps ':' ',' and ';' out of passwords, so no field can spill into the next.
+ */
+export const bgpPeersValue = (peers: KubeVipBgpInput["peers"]) =>
+  peers.map((p) => `${p.address}:${p.as}:${p.password ?? ""}:${p.multihop}`).join(",");
+
+/** The env of ARP mode: leader election on the Lease, the VIP on the node's interface. */
+const arpEnv = (i: KubeVipInput): [string, string | number][] => [
+  ["vip_arp", "true"],
+  ["vip_interface", i.interface],
+  ["vip_leaderelection", "true"],
+  ["vip_leasename", LEASE_NAME],
+  ["vip_leaseduration", i.leaseDuration],
+  ["vip_renewdeadline", i.renewDeadline],
+  ["vip_retryperiod", i.retryPeriod],
+];
+
+/**
+ * The env of BGP mode: no leader election (every node announces, the routers spread the load), the
+ * VIP on lo, and the route withdrawn while the node's own API server fails its /livez (through
+ * hostAliases' kubernetes → 127.0.0.1, a name in the serving certificate, checked against the CA).
+ */
+const bgpEnv = (i: KubeVipInput, b: KubeVipBgpInput): [string, string | number][] => [
+  ["vip_arp", "false"],
+  ["vip_interface", "lo"],
+  ["vip_leaderelection", "false"],
+  ["bgp_enable", "true"],
+  ["bgp_routerid", b.routerId],
+  ["bgp_as", b.localAs],
+  ["bgp_peers", bgpPeersValue(b.peers)],
+  ["bgp_hold_time", b.holdTime],
+  ["bgp_keepalive_interval", b.keepaliveInterval],
+  ["control_plane_health_check_address", `https://kubernetes:${i.port}/livez`],
+  ["control_plane_health_check_ca_path", CA_IN_POD],
+];
 
 const q = (s: string | number) => JSON.stringify(String(s));
 
 export function renderKubeVipManifest(i: KubeVipInput): string {
   const env: [string, string | number][] = [
-    ["vip_arp", "true"],
     ["port", i.port],
-    ["vip_interface", i.interface],
     ["vip_subnet", 32],
     ["cp_enable", "true"],
     ["cp_namespace", "kube-system"],
-    ["vip_leaderelection", "true"],
-    ["vip_leasename", LEASE_NAME],
-    ["vip_leaseduration", i.leaseDuration],
-    ["vip_renewdeadline", i.renewDeadline],
-    ["vip_retryperiod", i.retryPeriod],
+    ...(i.bgp ? bgpEnv(i, i.bgp) : arpEnv(i)),
     ["address", i.vip],
     ...(i.services ? ([["svc_enable", "true"]] as [string, string][]) : []),
   ];
-  return `# Managed by haprov: kube-vip ${KUBE_VIP_VERSION}, control-plane VIP ${i.vip} on ${i.interface} (ARP, leader election).
+  const how = i.bgp
+    ? `on lo, announced over BGP as AS ${i.bgp.localAs} (router ID ${i.bgp.routerId})`
+    : `on ${i.interface} (ARP, leader election)`;
+  const caMount = i.bgp
+    ? `\n        - name: ca\n          mountPath: ${CA_IN_POD}\n          readOnly: true`
+    : "";
+  const caVolume = i.bgp
+    ? `\n    - name: ca\n      hostPath:\n        path: ${q(CA_IN_POD)}\n        type: File`
+    : "";
+  return `# Managed by haprov: kube-vip ${KUBE_VIP_VERSION}, control-plane VIP ${i.vip} ${how}.
 apiVersion: v1
 kind: Pod
 metadata:
@@ -71,10 +125,10 @@ ${env.map(([k, v]) => `        - name: ${k}\n          value: ${q(v)}`).join("\n
           drop: ["ALL"]
       volumeMounts:
         - name: kubeconfig
-          mountPath: /etc/kubernetes/admin.conf
+          mountPath: /etc/kubernetes/admin.conf${caMount}
   volumes:
     - name: kubeconfig
       hostPath:
-        path: ${q(`/etc/kubernetes/${i.kubeconfig}`)}
+        path: ${q(`/etc/kubernetes/${i.kubeconfig}`)}${caVolume}
 `;
 }

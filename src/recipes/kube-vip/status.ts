@@ -1,3 +1,4 @@
+import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import { sh } from "../../core/quote.js";
 import type { HostHealth, StatusReader } from "../recipe.js";
@@ -32,7 +33,9 @@ export const kubeVipStatus: StatusReader = {
       `echo ${SEP}`,
       sh`{ grep -oE '/etc/kubernetes/[a-z-]+[.]conf' ${KUBE_VIP_MANIFEST} 2>/dev/null | head -n 1 | sed 's#.*/##' | grep .; } || echo none`,
       `echo ${SEP}`,
-      sh`kubectl --kubeconfig ${ADMIN} -n kube-system get lease ${LEASE_NAME} -o ${"jsonpath={.spec.holderIdentity}"} 2>/dev/null; echo`,
+      inv.cluster.kubeVip.bgp
+        ? "echo"
+        : sh`kubectl --kubeconfig ${ADMIN} -n kube-system get lease ${LEASE_NAME} -o ${"jsonpath={.spec.holderIdentity}"} 2>/dev/null; echo`,
       `echo ${SEP}`,
       code(`https://${host.address}:${inv.cluster.apiServerPort}/healthz`),
       `echo ${SEP}`,
@@ -68,6 +71,13 @@ export const kubeVipStatus: StatusReader = {
     const holders = answered.filter((h) => data(h.name)!.holdsVip).map((h) => h.name);
     const lease = answered.map((h) => data(h.name)!.leaseHolder).find((l) => l) ?? "";
     const problems: string[] = [];
+    const bgp = inv.cluster.kubeVip.bgp;
+    if (bgp)
+      return bgpVerdict(
+        answered.map((h) => ({ name: h.name, s: data(h.name)! })),
+        cps,
+        inv,
+      );
     if (holders.length !== 1)
       problems.push(
         holders.length === 0 ? "no node holds the VIP" : `the VIP is held by ${holders.join(" and ")}`,
@@ -75,14 +85,7 @@ export const kubeVipStatus: StatusReader = {
     if (!lease) problems.push(`nobody holds the lease ${LEASE_NAME}`);
     else if (holders.length === 1 && holders[0] !== lease)
       problems.push(`the lease is held by ${lease} but the VIP is on ${holders[0]}: they must agree`);
-    for (const h of answered) {
-      const s = data(h.name)!;
-      if (s.kubeconfig === "none") problems.push(`${h.name}: no kube-vip manifest`);
-      if (s.kubeconfig === "super-admin.conf")
-        problems.push(`${h.name}: kube-vip still mounts super-admin.conf (run haprov up to switch it back)`);
-      if (s.apiserverHealthz !== "200") problems.push(`${h.name}: API server /healthz ${s.apiserverHealthz}`);
-      if (s.vipHealthz !== "200") problems.push(`${h.name}: /healthz through the VIP ${s.vipHealthz}`);
-    }
+    problems.push(...nodeChecks(answered.map((h) => ({ name: h.name, s: data(h.name)! }))));
     const nodes = answered.map((h) => data(h.name)!.nodes).find((n) => n);
     if (nodes)
       problems.push(
@@ -99,3 +102,49 @@ export const kubeVipStatus: StatusReader = {
     };
   },
 };
+
+type Answer = { name: string; s: KubeVipStatus };
+
+/** What every control-plane node must show in both modes: its manifest on admin.conf, healthy API servers. */
+function nodeChecks(answers: Answer[]): string[] {
+  const problems: string[] = [];
+  for (const { name, s } of answers) {
+    if (s.kubeconfig === "none") problems.push(`${name}: no kube-vip manifest`);
+    if (s.kubeconfig === "super-admin.conf")
+      problems.push(`${name}: kube-vip still mounts super-admin.conf (run haprov up to switch it back)`);
+    if (s.apiserverHealthz !== "200") problems.push(`${name}: API server /healthz ${s.apiserverHealthz}`);
+    if (s.vipHealthz !== "200") problems.push(`${name}: /healthz through the VIP ${s.vipHealthz}`);
+  }
+  return problems;
+}
+
+/**
+ * BGP mode: no lease and no single holder; every node carries the VIP on lo and announces it while
+ * its API server is healthy. The BGP sessions live inside kube-vip's own speaker, which offers no
+ * interface to read them from the node: their state is on the routers.
+ */
+function bgpVerdict(answers: Answer[], cps: { name: string }[], inv: Inventory) {
+  const problems = nodeChecks(answers);
+  const carrying = answers.filter((a) => a.s.holdsVip).map((a) => a.name);
+  for (const a of answers)
+    if (!a.s.holdsVip) problems.push(`${a.name}: the VIP is not on lo (kube-vip not running there?)`);
+  const nodes = answers.map((a) => a.s.nodes).find((n) => n);
+  if (nodes)
+    problems.push(
+      ...nodeProblems(
+        nodes,
+        cps.map((h) => h.name),
+      ),
+    );
+  const peers = inv.cluster.kubeVip.bgp!.peers.map((p) => `${p.address} (AS ${p.as})`).join(", ");
+  return {
+    line: `VIP ${inv.cluster.vip}:${inv.cluster.apiServerPort} announced over BGP by ${carrying.join(", ") || "nobody"} to ${peers} (session state: on the routers); nodes: ${nodesText(nodes)}`,
+    data: {
+      vip: inv.cluster.vip,
+      announcedBy: carrying,
+      peers: inv.cluster.kubeVip.bgp!.peers.map((p) => p.address),
+      nodes: nodes ?? null,
+    },
+    problems,
+  };
+}

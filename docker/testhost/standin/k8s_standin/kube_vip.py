@@ -10,7 +10,16 @@ is client-go's on the Lease `vip_leasename` in `cp_namespace` through that API s
 applies: with admin.conf before kubeadm's `kubeadm:cluster-admins` binding exists, every call is
 403 (kube-vip#684). The leader adds the VIP to `vip_interface` and sends gratuitous ARP with the real
 `arping`; a leader that cannot renew within `vip_renewdeadline` drops the VIP; SIGTERM releases the
-lease (client-go's ReleaseOnCancel) and removes the VIP."""
+lease (client-go's ReleaseOnCancel) and removes the VIP.
+
+BGP mode (bgp_enable, vip_leaderelection false), as v1.2.3 runs it: no election; the VIP goes on
+`vip_interface` (lo) at start; a real BGP speaker (Debian's GoBGP, gobgpd, where kube-vip embeds
+GoBGP as a library) peers with every `bgp_peers` entry (`address:as:password:multihop`, parsed as
+ParseBGPPeerConfig does; the password is a real TCP MD5 key) with `bgp_routerid`, `bgp_as` and the
+hold/keepalive timers, never listening itself (ListenPort -1). With
+`control_plane_health_check_address` the VIP/32 is announced while that URL answers 200 (verified
+against `control_plane_health_check_ca_path`, which must be a file mounted into the pod) and
+withdrawn after `control_plane_health_check_failure_threshold` failures; SIGTERM withdraws it."""
 from __future__ import annotations
 
 import base64
@@ -50,7 +59,11 @@ enable_upnp egress_clean config_file debounce_time""".split())
 DEPRECATED = {"vip_address": "address"}
 # What this stand-in simulates; a known name outside it is accepted only with its default meaning.
 BOOLS = {"vip_arp", "vip_leaderelection", "cp_enable", "svc_enable", "bgp_enable"}
-INTS = {"port", "vip_subnet", "vip_leaseduration", "vip_renewdeadline", "vip_retryperiod"}
+INTS = {"port", "vip_subnet", "vip_leaseduration", "vip_renewdeadline", "vip_retryperiod", "bgp_as",
+        "bgp_hold_time", "bgp_keepalive_interval", "control_plane_health_check_period_seconds",
+        "control_plane_health_check_timeout_seconds", "control_plane_health_check_failure_threshold"}
+GOBGP_API = "127.0.0.1:50051"
+RUN_DIR = "/run/haprov-kube-vip"
 
 
 class PodError(Exception):
@@ -92,10 +105,15 @@ def settings(env: dict[str, str]) -> dict:
     }
     if not s["cp"]:
         raise PodError("cp_enable is not true: the stand-in simulates the control-plane VIP only")
-    if s["bgp"] or not s["arp"]:
-        raise PodError("the stand-in simulates ARP mode only (vip_arp: true, no bgp_enable)")
-    if not s["election"]:
-        raise PodError("vip_leaderelection is not true: without it every node would add the VIP")
+    if s["bgp"]:
+        if s["arp"] or s["election"]:
+            raise PodError("BGP mode: the stand-in simulates kube-vip's BGP control plane without ARP and without leader election")
+        s.update(bgp_settings(env))
+    else:
+        if not s["arp"]:
+            raise PodError("neither vip_arp nor bgp_enable: kube-vip would not advertise the VIP")
+        if not s["election"]:
+            raise PodError("vip_leaderelection is not true: without it every node would add the VIP")
     try:
         ipaddress.IPv4Address(s["address"])
     except ValueError:
@@ -112,6 +130,58 @@ def settings(env: dict[str, str]) -> dict:
     if subprocess.run(["ip", "link", "show", "dev", s["interface"]], capture_output=True).returncode != 0:
         raise PodError(f"interface {s['interface']!r} not found")
     return s
+
+
+def parse_peers(value: str) -> list[dict]:
+    """ParseBGPPeerConfig at v1.2.3 for IPv4 peers: address:AS[:password[:multihop[:port]]], comma-separated."""
+    peers = []
+    for item in value.split(","):
+        if not item:
+            continue
+        f = item.split(":")
+        if len(f) < 2:
+            raise PodError("mandatory peering params <host>:<AS> incomplete")
+        try:
+            ipaddress.IPv4Address(f[0])
+        except ValueError:
+            raise PodError(f"bgp_peers: {f[0]!r} is not an IPv4 address")
+        if not f[1].isdigit() or not (0 < int(f[1]) < 2**32):
+            raise PodError(f"BGP Peer AS format error [{f[1]}]")
+        multihop = f[3] if len(f) >= 4 and f[3] else "false"
+        if multihop not in ("true", "false"):
+            raise PodError(f"BGP MultiHop format error (true/false) [{multihop}]")
+        port = int(f[4]) if len(f) >= 5 and f[4] else 179
+        peers.append({"address": f[0], "as": int(f[1]), "password": f[2] if len(f) >= 3 else "", "multihop": multihop == "true", "port": port})
+    if not peers:
+        raise PodError("no BGP Peer configurations found")
+    return peers
+
+
+def bgp_settings(env: dict[str, str]) -> dict:
+    """BGP mode's settings, checked as kube-vip and GoBGP would take them."""
+    rid = env.get("bgp_routerid", "")
+    try:
+        ipaddress.IPv4Address(rid)
+    except ValueError:
+        raise PodError(f"bgp_routerid: expected an IPv4 router ID, got {rid!r}")
+    if not env.get("bgp_as", "").isdigit():
+        raise PodError("bgp_as is not set")
+    mounts = json.loads(os.environ.get("KUBEVIP_STANDIN_MOUNTS", "{}"))
+    ca = env.get("control_plane_health_check_ca_path", "")
+    if ca and ca not in mounts:
+        raise PodError(f'initializing BGP health check client: reading health check CA cert "{ca}": open {ca}: no such file or directory')
+    return {
+        "router_id": rid,
+        "local_as": int(env["bgp_as"]),
+        "peers": parse_peers(env.get("bgp_peers", "")),
+        "hold": int(env.get("bgp_hold_time", "0")) or 90,  # GoBGP's defaults for 0
+        "keepalive": int(env.get("bgp_keepalive_interval", "0")) or 30,
+        "check_url": env.get("control_plane_health_check_address", ""),
+        "check_ca": mounts.get(ca, ""),
+        "check_period": int(env.get("control_plane_health_check_period_seconds", "5")),
+        "check_timeout": int(env.get("control_plane_health_check_timeout_seconds", "3")),
+        "check_threshold": int(env.get("control_plane_health_check_failure_threshold", "3")),
+    }
 
 
 def _now() -> str:
@@ -181,7 +251,7 @@ class Elector:
             log(f"Failed to release lock: {e}")
 
 
-def _vip(s: dict, add: bool) -> None:
+def _vip(s: dict, add: bool, arp: bool = True) -> None:
     cidr = f"{s['address']}/{s['subnet']}"
     shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", s["interface"]], capture_output=True, text=True).stdout
     have = f" {s['address']}/" in shown
@@ -189,6 +259,9 @@ def _vip(s: dict, add: bool) -> None:
         r = subprocess.run(["ip", "addr", "add", cidr, "dev", s["interface"]], capture_output=True, text=True)
         if r.returncode != 0:
             log(f"could not add VIP {cidr}: {r.stderr.strip()}")
+            return
+        if not arp:
+            log(f"added VIP {cidr} to {s['interface']}")
             return
         log(f"Gratuitous Arp broadcast will repeat every 3 seconds for [{s['address']}/{s['interface']}]")
         subprocess.Popen(["arping", "-U", "-c", "3", "-I", s["interface"], s["address"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -207,15 +280,12 @@ def pod_check() -> None:
         raise PodError(f"securityContext.capabilities.add is {sorted(caps)}: kube-vip needs NET_ADMIN and NET_RAW (operation not permitted)")
 
 
-def api_client(port: int) -> Client:
-    """admin.conf inside the pod (the volume's hostPath), server rewritten to kubernetes:<port>."""
-    path = os.environ.get("KUBEVIP_STANDIN_KUBECONFIG", "")
-    if not path:
-        raise PodError("no volume is mounted at /etc/kubernetes/admin.conf")
+def use_pod_resolver() -> None:
+    """The pod's /etc/hosts: hostAliases only, then DNS (the host's /etc/hosts is not the pod's)."""
     aliases = json.loads(os.environ.get("KUBEVIP_STANDIN_HOSTALIASES", "{}"))
     real = socket.getaddrinfo
 
-    def resolve(host, *args, **kw):  # the pod's /etc/hosts: hostAliases only, then DNS
+    def resolve(host, *args, **kw):
         if host in aliases:
             return real(aliases[host], *args, **kw)
         if host == "kubernetes":
@@ -223,6 +293,109 @@ def api_client(port: int) -> Client:
         return real(host, *args, **kw)
 
     socket.getaddrinfo = resolve
+
+
+class Speaker:
+    """kube-vip's embedded GoBGP server, here a real gobgpd: peers dialled out, never listening."""
+
+    def __init__(self, s: dict):
+        self.s = s
+        self.announced = False
+        os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
+        conf = f"{RUN_DIR}/gobgpd.toml"
+        lines = ["[global.config]", f"  as = {s['local_as']}", f'  router-id = "{s["router_id"]}"', "  port = -1", ""]
+        for p in s["peers"]:
+            lines += ["[[neighbors]]", "  [neighbors.config]", f'    neighbor-address = "{p["address"]}"', f"    peer-as = {p['as']}"]
+            if p["password"]:
+                lines.append(f'    auth-password = "{p["password"]}"')
+            lines += ["  [neighbors.timers.config]", "    connect-retry = 10", f"    hold-time = {s['hold']}",
+                      f"    keepalive-interval = {s['keepalive']}", "  [neighbors.transport.config]", f"    remote-port = {p['port']}"]
+            if p["multihop"]:
+                lines += ["  [neighbors.ebgp-multihop.config]", "    enabled = true", "    multihop-ttl = 50"]
+            lines.append("")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines))
+        self.proc = subprocess.Popen(["gobgpd", "-f", conf, "-t", "toml", "-p", "--api-hosts", GOBGP_API, "--pprof-disable"],
+                                     stdout=sys.stderr, stderr=sys.stderr)
+        log(f"Starting the BGP server to advertise VIP routes to BGP peers ({len(s['peers'])} peers, router ID {s['router_id']}, AS {s['local_as']})")
+
+    def _rib(self, op: str) -> bool:
+        host, port = GOBGP_API.split(":")
+        for _ in range(50):  # gobgpd's API takes a moment to come up
+            r = subprocess.run(["gobgp", "-u", host, "-p", port, "global", "rib", op, "-a", "ipv4", f"{self.s['address']}/32"],
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                return True
+            time.sleep(0.2)
+        log(f"gobgp rib {op}: {r.stderr.strip()}")
+        return False
+
+    def announce(self) -> None:
+        if not self.announced and self._rib("add"):
+            self.announced = True
+            log(f"BGP health check passed, announcing route {self.s['address']}/32")
+
+    def withdraw(self, why: str) -> None:
+        if self.announced and self._rib("del"):
+            self.announced = False
+            log(f"{why}, withdrawing route {self.s['address']}/32")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def healthy(s: dict) -> bool:
+    import ssl
+    import urllib.request
+    try:
+        ctx = ssl.create_default_context(cafile=s["check_ca"] or None)
+        with urllib.request.urlopen(s["check_url"], timeout=s["check_timeout"], context=ctx) as r:
+            return r.status == 200
+    except Exception as e:  # noqa: BLE001 - kube-vip logs every failure the same way
+        log(f"BGP health check failed: {e}")
+        return False
+
+
+def run_bgp(s: dict, stopping) -> int:
+    """BGP mode's loop: the VIP on lo at once, the route announced while the health check passes."""
+    use_pod_resolver()
+    _vip(s, True, arp=False)
+    speaker = Speaker(s)
+    failures = 0
+    try:
+        while not stopping():
+            if not s["check_url"] or healthy(s):
+                failures = 0
+                speaker.announce()
+            else:
+                failures += 1
+                if failures >= s["check_threshold"]:
+                    speaker.withdraw("BGP health check threshold reached")
+            for _ in range(s["check_period"] * 10):
+                if stopping() or speaker.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+            if speaker.proc.poll() is not None:
+                log(f"gobgpd exited with {speaker.proc.returncode}")
+                return 1
+        speaker.withdraw("shutting down")
+    finally:
+        speaker.stop()
+        _vip(s, False)
+    return 0
+
+
+def api_client(port: int) -> Client:
+    """admin.conf inside the pod (the volume's hostPath), server rewritten to kubernetes:<port>."""
+    path = os.environ.get("KUBEVIP_STANDIN_KUBECONFIG", "")
+    if not path:
+        raise PodError("no volume is mounted at /etc/kubernetes/admin.conf")
+    use_pod_resolver()
     with open(path) as f:
         cfg = yaml.safe_load(f)
     cluster, user = cfg["clusters"][0]["cluster"], cfg["users"][0]["user"]
@@ -240,7 +413,7 @@ def main() -> int:
         log(f"kube-vip stand-in: {e}")
         return 1
     log(f"Starting kube-vip.io [v1.2.3] (stand-in), node {s['node']}, VIP {s['address']} on {s['interface']}")
-    elector = Elector(api, s)
+    elector = Elector(api, s)  # unused in BGP mode; built anyway, as kube-vip builds its client
     stopping = False
 
     def stop(*_):
@@ -249,6 +422,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if s["bgp"]:
+        return run_bgp(s, lambda: stopping)
     _vip(s, False)  # a VIP left behind by a killed instance is not ours until we lead
     log(f"beginning cluster membership, namespace [{s['namespace']}], lock name [{s['lease']}], id [{s['node']}]")
     while not stopping:

@@ -50,7 +50,10 @@ def read_manifests() -> dict[str, tuple[list[str], str]]:
             print(f"kubelet: {f}: not a pod manifest: {e}", file=sys.stderr, flush=True)
             continue
         if name == "kube-vip":
-            out[name] = (pod_env(pod), hashlib.sha256(raw).hexdigest())
+            try:
+                out[name] = (pod_env(pod), hashlib.sha256(raw).hexdigest())
+            except PodStartError as e:
+                print(f"kubelet: {name}: {e}", file=sys.stderr, flush=True)
         elif name in RUNNABLE:
             out[name] = (list(container.get("command") or []) + list(container.get("args") or []), hashlib.sha256(raw).hexdigest())
     return out
@@ -68,7 +71,7 @@ def _node_name() -> str:
 def pod_env(pod: dict) -> list[str]:
     """`--setenv=` arguments for the kube-vip stand-in: the container's env (fieldRef spec.nodeName
     resolved as the kubelet resolves it), its image, capabilities, hostAliases, and the host path of
-    the volume mounted at /etc/kubernetes/admin.conf."""
+    every mounted volume (mountPath → hostPath; the one at /etc/kubernetes/admin.conf is the kubeconfig)."""
     spec = pod.get("spec") or {}
     c = (spec.get("containers") or [{}])[0]
     out = [f"KUBEVIP_STANDIN_IMAGE={c.get('image', '')}"]
@@ -84,11 +87,21 @@ def pod_env(pod: dict) -> list[str]:
     out.append(f"KUBEVIP_STANDIN_CAPS={json.dumps(caps)}")
     aliases = {h: a["ip"] for a in spec.get("hostAliases") or [] for h in a.get("hostnames") or []}
     out.append(f"KUBEVIP_STANDIN_HOSTALIASES={json.dumps(aliases)}")
-    mount = next((m for m in c.get("volumeMounts") or [] if m.get("mountPath") == "/etc/kubernetes/admin.conf"), None)
-    volume = next((v for v in spec.get("volumes") or [] if mount and v.get("name") == mount.get("name")), None)
-    path = ((volume or {}).get("hostPath") or {}).get("path", "")
-    out.append(f"KUBEVIP_STANDIN_KUBECONFIG={path}")
+    volumes = {v.get("name"): (v.get("hostPath") or {}) for v in spec.get("volumes") or []}
+    mounts = {}
+    for m in c.get("volumeMounts") or []:
+        hp = volumes.get(m.get("name"), {})
+        # hostPath type File: the kubelet refuses to start the pod while the file is missing
+        if hp.get("type") == "File" and not os.path.isfile(hp.get("path", "")):
+            raise PodStartError(f'MountVolume.SetUp failed for volume "{m.get("name")}": hostPath type check failed: {hp.get("path")} is not a file')
+        mounts[m.get("mountPath")] = hp.get("path", "")
+    out.append(f"KUBEVIP_STANDIN_MOUNTS={json.dumps(mounts)}")
+    out.append(f"KUBEVIP_STANDIN_KUBECONFIG={mounts.get('/etc/kubernetes/admin.conf', '')}")
     return out
+
+
+class PodStartError(Exception):
+    """The kubelet cannot start the pod yet (it retries with back-off)."""
 
 
 def _active(name: str) -> bool:

@@ -300,5 +300,29 @@ class KubeVip(unittest.TestCase):
         self.assertEqual(json.loads(env["KUBEVIP_STANDIN_CAPS"]), ["NET_ADMIN", "NET_RAW"])
 
 
+    BGP = {**{k: v for k, v in ENV.items() if not k.startswith("vip_lease") and k not in ("vip_renewdeadline", "vip_retryperiod")},
+           "vip_arp": "false", "vip_leaderelection": "false", "bgp_enable": "true", "bgp_routerid": "10.0.0.11",
+           "bgp_as": "65001", "bgp_peers": "10.0.0.1:65000:s3cret-md5:false,10.0.0.2:65000::true",
+           "bgp_hold_time": "9", "bgp_keepalive_interval": "3"}
+
+    def test_bgp_mode_is_taken_as_kube_vip_parses_it(self):
+        s = kube_vip.settings(dict(self.BGP))
+        self.assertEqual((s["router_id"], s["local_as"], s["hold"], s["keepalive"]), ("10.0.0.11", 65001, 9, 3))
+        self.assertEqual([(p["address"], p["as"], p["password"], p["multihop"]) for p in s["peers"]],
+                         [("10.0.0.1", 65000, "s3cret-md5", False), ("10.0.0.2", 65000, "", True)])
+
+    def test_bgp_mode_refuses_what_kube_vip_would(self):
+        with self.assertRaisesRegex(kube_vip.PodError, "without leader election"):
+            kube_vip.settings({**self.BGP, "vip_leaderelection": "true"})
+        with self.assertRaisesRegex(kube_vip.PodError, "BGP Peer AS format error"):
+            kube_vip.settings({**self.BGP, "bgp_peers": "10.0.0.1:as65000"})
+        with self.assertRaisesRegex(kube_vip.PodError, "BGP MultiHop format error"):
+            kube_vip.settings({**self.BGP, "bgp_peers": "10.0.0.1:65000:pw:yes"})
+        with self.assertRaisesRegex(kube_vip.PodError, "bgp_routerid"):
+            kube_vip.settings({**self.BGP, "bgp_routerid": ""})
+        with self.assertRaisesRegex(kube_vip.PodError, "reading health check CA cert"):
+            kube_vip.settings({**self.BGP, "control_plane_health_check_ca_path": "/etc/kubernetes/pki/ca.crt"})
+
+
 if __name__ == "__main__":
     unittest.main()
