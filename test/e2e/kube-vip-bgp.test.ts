@@ -154,8 +154,10 @@ describe.runIf(dockerAvailable())(
       } finally {
         lab.unpause("cp3");
       }
-      await waitPaths(CPS, 60_000);
-    }, 180_000);
+      // Back only after GoBGP's idle hold after a reset (30 s by default) and a connect retry
+      // (10 s): measured 40-60 s here.
+      await waitPaths(CPS, 150_000);
+    }, 240_000);
 
     it("a node killed hard: its sessions close with it, BIRD withdraws its path at once, and it comes back after a restart", async () => {
       await waitPaths(CPS, 60_000);
