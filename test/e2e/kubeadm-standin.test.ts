@@ -318,7 +318,7 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
     expect(await members("cp2")).toEqual(["cp1 started", "cp2 started", "cp3 started"]);
   }, 120_000);
 
-  it("reset -f removes the node's etcd member and undoes the node; a later join of it works", async () => {
+  it("reset -f removes the node's etcd member and undoes the node but keeps its Node, as kubeadm does; a join under a Ready Node's name is refused until it is deleted", async () => {
     await ok("cp3", "kubeadm reset -f");
     expect(await members("cp1")).toEqual(["cp1 started", "cp2 started"]);
     expect(
@@ -329,12 +329,16 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
     ).toEqual([]);
     expect(await ok("cp3", "systemctl is-active kubelet || true")).not.toMatch(/^active/);
     const nodes = await ok("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name");
-    expect(nodes.trim().split("\n")).toEqual(["node/cp1", "node/cp2"]);
+    // real kubeadm reset never deletes the Node object: whoever resets a node must delete it
+    expect(nodes.trim().split("\n")).toEqual(["node/cp1", "node/cp2", "node/cp3"]);
     expect(await ok("cp3", "ls -A /var/lib/etcd")).toBe("");
-    await ok(
-      "cp3",
-      `${joinCp} --control-plane --certificate-key ${certificateKey} --apiserver-advertise-address ${lab.host("cp3").address}`,
-    );
+    const join = `${joinCp} --control-plane --certificate-key ${certificateKey} --apiserver-advertise-address ${lab.host("cp3").address}`;
+    const refused = await run("cp3", join);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toContain('a Node with name "cp3" and status "Ready" already exists in the cluster');
+    await ok("cp3", "kubeadm reset -f");
+    await ok("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf delete node cp3");
+    await ok("cp3", join);
     expect(await members("cp1")).toEqual(["cp1 started", "cp2 started", "cp3 started"]);
     expect(
       await ok("cp3", `${local("cp3")} -n default get configmap written-on-cp2 -o jsonpath='{.data.k}'`),

@@ -456,8 +456,15 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiStatus(403, "Forbidden", f'forbidden: User "{user.name}" cannot create path "/haprov/v1/join"')
         body = self._body()
         name = body["node"]
-        if self.api.store.find(NODES, None, name) is not None:
-            raise ApiStatus(409, "AlreadyExists", f'a Node with name "{name}" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node')
+        existing = self.api.store.find(NODES, None, name)
+        if existing is not None:
+            # kubeadm's kubelet-start refuses only a Ready Node of that name; a NotReady one (its
+            # kubelet gone) is taken over by the joining kubelet (registerWithAPIServer).
+            ready = next((c for c in self._node_view(existing)["status"]["conditions"] if c["type"] == "Ready"), {})
+            if ready.get("status") == "True":
+                raise ApiStatus(409, "AlreadyExists", f'a Node with name "{name}" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node')
+            self._send(200, existing)
+            return
         labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
         if body.get("controlPlane"):
             labels["node-role.kubernetes.io/control-plane"] = ""

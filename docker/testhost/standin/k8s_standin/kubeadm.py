@@ -37,11 +37,12 @@ DISCOVERY_TIMEOUT = float(os.environ.get("HAPROV_STANDIN_DISCOVERY_TIMEOUT", "20
 
 def main(argv: list[str]) -> int:
     if not argv:
-        raise KubeadmError('Usage:\n  kubeadm [command]\n\nAvailable Commands: init join reset token certs config version')
+        raise KubeadmError('Usage:\n  kubeadm [command]\n\nAvailable Commands: init join reset token certs config kubeconfig version')
     cmd, rest = argv[0], argv[1:]
     if cmd == "init" and rest[:2] == ["phase", "upload-certs"]:
         return upload_certs(rest[2:])
-    handlers = {"init": init, "join": join, "reset": reset, "token": token, "certs": certs, "version": version, "config": config_cmd}
+    handlers = {"init": init, "join": join, "reset": reset, "token": token, "certs": certs, "version": version, "config": config_cmd,
+                "kubeconfig": kubeconfig_cmd}
     if cmd not in handlers:
         raise KubeadmError(f'unknown command "{cmd}" for "kubeadm"\nRun \'kubeadm --help\' for usage.')
     return handlers[cmd](rest)
@@ -616,10 +617,8 @@ def reset(argv: list[str]) -> int:
     # As kubeadm: the etcd data directory is cleaned only when this node ran kubeadm's local etcd
     # (an external etcd's data, e.g. Debian's etcd under /var/lib/etcd/default, is not kubeadm's).
     local_etcd = os.path.exists(f"{paths.MANIFESTS}/etcd.yaml")
-    if node and os.path.exists(f"{paths.K8S}/admin.conf"):
-        # Stand-in simplification: the Node object goes too (a real one would linger, NotReady).
-        # Done before the etcd member leaves: after that this node's API server has no etcd.
-        _delete_node(node["name"])
+    # As real kubeadm: the Node object is NOT deleted (kubeadm reset never touches it; it lingers
+    # until someone runs `kubectl delete node`). A tool that resets a node it joined must delete it.
     if node and local_etcd:
         _remove_etcd_member(node["address"])
     subprocess.run(["systemctl", "stop", "kubelet.service"], capture_output=True)
@@ -636,21 +635,6 @@ def reset(argv: list[str]) -> int:
     print(f"[reset] Deleted contents of: [/etc/kubernetes/manifests{' /var/lib/etcd' if local_etcd else ''} /var/lib/kubelet /etc/kubernetes/pki]")
     print("The reset process does not clean your kubeconfig files and you must remove them manually.\nPlease, check the contents of the $HOME/.kube/config file.")
     return 0
-
-
-def _delete_node(name: str) -> None:
-    deadline = time.time() + 15
-    while True:
-        try:
-            from_kubeconfig(f"{paths.K8S}/admin.conf", timeout=5).call("DELETE", f"/api/v1/nodes/{name}")
-            return
-        except ApiError as e:
-            if e.code == 404:
-                return
-            if time.time() > deadline:
-                print("[reset] Failed to delete this node's Node object (the endpoint did not answer)")
-                return
-            time.sleep(1)
 
 
 def _remove_etcd_member(address: str) -> None:
@@ -784,4 +768,27 @@ def config_cmd(argv: list[str]) -> int:
         raise KubeadmError("missing required flag: --config")
     config.load(f["config"], {"InitConfiguration", "ClusterConfiguration", "JoinConfiguration"})
     print("ok")
+    return 0
+
+
+def kubeconfig_cmd(argv: list[str]) -> int:
+    """`kubeadm kubeconfig user --client-name NAME [--org ORG]... [--config FILE]`: a kubeconfig with a
+    client certificate signed by this node's /etc/kubernetes/pki/ca.key, on stdout; the server is the
+    config's controlPlaneEndpoint (kubeadm's documented way to make a lost kubelet.conf again)."""
+    if argv[:1] != ["user"]:
+        raise KubeadmError(f'unknown command "{argv[0] if argv else ""}" for "kubeadm kubeconfig"')
+    f, pos = flags.parse(argv[1:], {**COMMON, "client-name": "str", "org": "list", "config": "str", "token": "str", "validity-period": "str"}, "kubeconfig user")
+    if pos:
+        raise KubeadmError(f'unknown command "{pos[0]}" for "kubeadm kubeconfig user"')
+    name = f.get("client-name")
+    if not name:
+        raise KubeadmError('required flag(s) "client-name" not set')
+    cfg = config.load(f["config"], {"InitConfiguration", "ClusterConfiguration"}) if "config" in f else {}
+    ic, cc = cfg.get("InitConfiguration", {}), cfg.get("ClusterConfiguration", {})
+    ep = ic.get("localAPIEndpoint", {})
+    endpoint = cc.get("controlPlaneEndpoint") or f"{ep.get('advertiseAddress') or _advertise()}:{ep.get('bindPort') or 6443}"
+    if not os.path.exists(f"{paths.PKI}/ca.key"):
+        raise KubeadmError(f"couldn't create a kubeconfig; the CA files couldn't be loaded: open {paths.PKI}/ca.key: no such file or directory")
+    orgs = "".join(f"/O={o}" for o in f.get("org", []))
+    sys.stdout.write(pki.kubeconfig(f"https://{endpoint}", name, f"{orgs}/CN={name}").decode())
     return 0
