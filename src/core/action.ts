@@ -1,3 +1,4 @@
+import type { Guard } from "./guard.js";
 import type { RunScope } from "./run-scope.js";
 import type { ValidateSpec } from "./transport.js";
 
@@ -24,6 +25,10 @@ export type Action =
       timeoutMs?: number;
       /** Written to the command's stdin (a password a tool reads there, never on its command line). */
       stdin?: Later<string>;
+      /** What it does, in words, for plan ("kubeadm reset"): needed when it has guards. */
+      what?: string;
+      /** Destructive: runs only when the engine finds every guard holds (core/guard.ts). */
+      guards?: Guard[];
     }
   | {
       kind: "write";
@@ -48,6 +53,12 @@ export type StepPlan =
       diff?: string;
       /** Run after the actions whether they succeeded or not (e.g. delete a bootstrap token). */
       always?: Action[];
+      /**
+       * Run only when the actions failed, before `always`: undoing what the failed attempt made
+       * (a failed join reset). Destructive ones carry guards; one the engine refuses is not run,
+       * and the failure says so and why.
+       */
+      onFailure?: Action[];
       /**
        * The actions only observe (a wait polling a read-only probe): the host is not changed, so
        * the step reports ok, not changed, and the run's read-ahead answers stay valid.

@@ -1,3 +1,4 @@
+import type { Guard } from "./guard.js";
 import type { BoundStep, StepContext } from "./step.js";
 
 /**
@@ -29,6 +30,11 @@ export interface CompiledPhase {
   limitedOut: string[];
   steps: BoundStep[];
   handlers: HandlerDef[];
+  /**
+   * A check the rest of the run depends on (the cluster's membership): when it fails on any host,
+   * no later phase starts, whatever their `requires`.
+   */
+  gate?: boolean;
   /**
    * Serial handlers visit the hosts where this read-only probe succeeds last (e.g. the VIP holder,
    * so a rolling reload moves the VIP at most once, after every other node is healthy again).
@@ -64,4 +70,9 @@ export interface HandlerDef {
   verify?: (ctx: StepContext) => string;
   /** Run across hosts one at a time, after the phase's steps finished everywhere. */
   serial: boolean;
+  /**
+   * Checked by the engine before `run` (a restart that stops an etcd member: its quorum); a
+   * refusal fails the handler on this host, nothing run (core/guard.ts).
+   */
+  guards?: (ctx: StepContext) => Guard[];
 }

@@ -5,7 +5,10 @@ import type { HostSpec } from "../core/host.js";
 import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { BatchFailed, readFacts, type KnownFacts } from "./fact-batch.js";
-import { executeWithCleanup, type ConnectionFor } from "./executor.js";
+import { executeWithCleanup, type ConnectionFor, type ExecuteOptions } from "./executor.js";
+import { guardChecker } from "./guards.js";
+import { describeGuard } from "../core/guard.js";
+import type { Action } from "../core/action.js";
 import type { CompiledPhase, HandlerDef } from "../core/phase.js";
 import { clearPending, pendingDir, pendingHandlers, recordPending } from "./pending.js";
 import type { Tally } from "./tally.js";
@@ -29,6 +32,8 @@ export interface HostPhaseDeps {
   readAhead?: () => KnownFacts | undefined;
   /** Called the moment this host changes something: read-ahead answers are stale from then on. */
   markChanged?: () => void;
+  /** A host's answers from the run's first round trip, kept all run (guards: "fresh at start"). */
+  baseline?: (host: string) => KnownFacts | undefined;
 }
 
 /**
@@ -189,14 +194,14 @@ async function runStep(
     // A wait changes nothing on the host: ok, with what it waited for (and how long, when it ran).
     if (d.dryRun) return { status: "ok", message: `would ${plan.summary}`, changedHost: false };
     const t0 = performance.now();
-    await executeWithCleanup(connectionFor(d), plan.actions, plan.always ?? [], d.values);
+    await executeWithCleanup(connectionFor(d), plan, d.values, executeOptions(d));
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     return { status: "ok", message: `${plan.summary}: waited ${s} s`, changedHost: false };
   }
   if (d.dryRun)
     return {
       status: "changed",
-      message: `would ${plan.summary}`,
+      message: `would ${plan.summary}${onFailureText(plan.onFailure, d.host.name)}`,
       ...diff,
       changedHost: false,
     };
@@ -204,12 +209,39 @@ async function runStep(
     step.notify.length > 0
       ? [{ kind: "exec" as const, command: recordPending(pendingDir(d.cluster, d.host.name), step.notify) }]
       : [];
-  await executeWithCleanup(connectionFor(d), [...record, ...plan.actions], plan.always ?? [], d.values);
+  await executeWithCleanup(
+    connectionFor(d),
+    { ...plan, actions: [...record, ...plan.actions] },
+    d.values,
+    executeOptions(d),
+  );
   return {
     status: "changed",
     message: plan.summary,
     ...diff,
     changedHost: true,
+  };
+}
+
+/** What plan says a failed attempt would be followed by, guards included. */
+function onFailureText(actions: Action[] | undefined, host: string): string {
+  const parts = (actions ?? []).flatMap((a) =>
+    a.kind === "exec" && a.what
+      ? [`${a.what}${(a.guards ?? []).map((g) => `, ${describeGuard(g, a.on ?? host)}`).join("")}`]
+      : [],
+  );
+  return parts.length > 0 ? ` (if it fails: ${parts.join("; ")})` : "";
+}
+
+export function executeOptions(
+  d: Pick<HostPhaseDeps, "host" | "baseline" | "connOf" | "conn">,
+): ExecuteOptions {
+  return {
+    host: d.host.name,
+    checkGuard: guardChecker({
+      baseline: (h) => d.baseline?.(h),
+      connOf: (h) => (h === d.host.name ? d.conn : d.connOf(h)),
+    }),
   };
 }
 
@@ -229,7 +261,17 @@ const VERIFY_TIMEOUT_MS = 60_000;
 export async function runHandler(
   d: Pick<
     HostPhaseDeps,
-    "conn" | "host" | "phase" | "dryRun" | "emit" | "tally" | "cluster" | "context" | "values"
+    | "conn"
+    | "connOf"
+    | "baseline"
+    | "host"
+    | "phase"
+    | "dryRun"
+    | "emit"
+    | "tally"
+    | "cluster"
+    | "context"
+    | "values"
   >,
   handler: HandlerDef,
 ): Promise<boolean> {
@@ -241,11 +283,12 @@ export async function runHandler(
     handler: handler.name,
   };
   if (d.dryRun) {
+    const guards = handler.guards?.(d.context(d.host, d.values.snapshot())) ?? [];
     d.emit({
       ...base,
       status: "changed",
       durationMs: 0,
-      message: `would run ${handler.name}`,
+      message: `would run ${handler.name}${guards.map((g) => `, ${describeGuard(g, d.host.name)}`).join("")}`,
     });
     d.tally.count(d.host.name, "changed");
     return true;
@@ -254,6 +297,11 @@ export async function runHandler(
   try {
     // A handler's commands are this host's (e.g. the VIP it probes).
     const ctx = d.context(d.host, d.values.snapshot());
+    const check = executeOptions(d).checkGuard!;
+    for (const g of h.guards?.(ctx) ?? []) {
+      const why = await check(g, d.host.name);
+      if (why !== undefined) throw new HaprovError(`${h.name} not run on ${d.host.name}: ${why}`);
+    }
     const run = h.run(ctx);
     const verify = h.verify?.(ctx);
     const res = await d.conn.exec(

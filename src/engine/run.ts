@@ -106,12 +106,15 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
     ),
   );
   const state = { clean: true };
+  let stopped: string | undefined;
   for (const phase of o.playbook.phases) {
     const reason = o.signal?.aborted
       ? "interrupted"
-      : phase.requires === "all" && failed.size > 0
-        ? `not started: ${[...failed].join(", ")} failed or unreachable, and this phase needs every host`
-        : undefined;
+      : stopped
+        ? stopped
+        : phase.requires === "all" && failed.size > 0
+          ? `not started: ${[...failed].join(", ")} failed or unreachable, and this phase needs every host`
+          : undefined;
     const hosts = phase.hosts.filter((n) => !failed.has(n));
     if (phase.hosts.length === 0) continue; // e.g. no worker in this inventory: nothing to say
     if (reason || hosts.length === 0) {
@@ -122,6 +125,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
       continue;
     }
     await runPhase(o, phase, hosts, { byName, conns, failed, tally, limit, ahead, state });
+    if (phase.gate && phase.hosts.some((h) => failed.has(h)))
+      stopped = `not started: the ${phase.name} check failed, and every later phase depends on it`;
   }
 
   const summary: RunSummary = {
@@ -187,6 +192,8 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     context: o.context,
     cluster: o.cluster,
     readAhead: () => (s.state.clean ? s.ahead.get(name) : undefined),
+    // The first read stays the record of how each host began the run (guards: "fresh at start").
+    baseline: (host) => s.ahead.get(host),
     markChanged: () => void (s.state.clean = false),
   });
   await Promise.all(

@@ -16,6 +16,8 @@ export interface PhaseSpec {
   steps: BoundStep[];
   handlers?: HandlerDef[];
   rollLast?: (ctx: StepContext) => string;
+  /** A failure here stops the run: no later phase starts (see CompiledPhase.gate). */
+  gate?: boolean;
 }
 
 /** A recipe phase for these hosts, cut by --limit (the hosts left out are kept: see gather). */
@@ -31,6 +33,7 @@ export function phase(input: RecipeInput, p: PhaseSpec): CompiledPhase {
     steps: p.steps,
     handlers: p.handlers ?? [],
     ...(p.rollLast ? { rollLast: p.rollLast } : {}),
+    ...(p.gate ? { gate: true } : {}),
   };
 }
 
