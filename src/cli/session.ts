@@ -9,7 +9,7 @@ import { loadInventory, type LoadedInventory } from "../config/load-inventory.js
 import type { CompiledPlaybook } from "../core/phase.js";
 import { formatPath } from "../config/yaml-source.js";
 import { checkNames } from "../playbook/check-names.js";
-import { RECIPES, type Recipe } from "../recipes/index.js";
+import { aroundPhases, RECIPES, type Recipe } from "../recipes/index.js";
 import type { RunScope } from "../engine/values.js";
 import { compilePlaybook } from "../playbook/compile.js";
 import { loadPlaybook, resolvePlaybook, type LoadedPlaybook } from "../playbook/load.js";
@@ -181,9 +181,10 @@ async function loadAndCompile(
   checkTemplates(playbook);
   const names = checkNames(playbook, loaded.inventory, playbook.recipe ? recipe.values : []);
   if (names.length > 0) throw new InputError(names);
+  const input = { inventory: loaded.inventory, hosts, limit };
   const recipePhases =
     playbook.recipe && recipe.phases
-      ? { mode, phases: recipe.phases({ inventory: loaded.inventory, hosts, limit }) }
+      ? { mode, phases: recipe.phases(input), ...aroundPhases(recipe, input) }
       : undefined;
   return { playbook, compiled: compilePlaybook(playbook, hosts, limit, recipePhases) };
 }

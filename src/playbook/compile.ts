@@ -15,6 +15,13 @@ import type { HandlerEntry, PhaseEntry } from "./schema.js";
 export interface RecipePhases {
   mode: string;
   phases: CompiledPhase[];
+  /**
+   * Phases the recipe runs around any playbook of its own, not named in the playbook (so a copied
+   * playbook cannot leave them out): its checks first (the cluster's membership), its closing
+   * barrier last (the endpoint answers steadily).
+   */
+  before?: CompiledPhase[];
+  after?: CompiledPhase[];
 }
 
 /**
@@ -61,7 +68,8 @@ export function compilePlaybook(
       handlers: e.phase.handlers.map(bindHandler),
     };
   });
-  return { name: pb.name, phases };
+  if (!pb.recipe || !recipe) return { name: pb.name, phases };
+  return { name: pb.name, phases: [...(recipe.before ?? []), ...phases, ...(recipe.after ?? [])] };
 }
 
 function checkRecipeEntries(pb: LoadedPlaybook, recipe: RecipePhases | undefined): void {

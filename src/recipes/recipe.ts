@@ -5,6 +5,7 @@ import type { LabTopology } from "../core/lab-topology.js";
 import type { CompiledPhase } from "../core/phase.js";
 import type { RunKey } from "../core/run-key.js";
 import type { RecipeInput } from "./blocks/view.js";
+import type { MemberSource } from "./membership/sources.js";
 
 export type { RecipeInput } from "./blocks/view.js";
 
@@ -32,6 +33,11 @@ export interface Recipe {
   /** Where the operator's kubeconfig points (`haprov kubeconfig`), with why that one. */
   operatorEndpoint(inv: Inventory, hosts: HostSpec[]): Endpoint & { why: string };
   status?: StatusReader;
+  /**
+   * Where this host's view of the cluster's real membership is read (issue #19): the sources the
+   * membership check asks it, in the run's first round trip and in `status`.
+   */
+  members(host: HostSpec, inv: Inventory): MemberSource[];
   lab: LabTopology;
 }
 

@@ -87,7 +87,7 @@ const scope: RunScope = {
     joinToken_cp2: "abcdef.0123456789abcdef",
     joinToken_w_1: "abcdef.0123456789abcdef",
   },
-  gathered: { unjoined: { cp1: "", cp2: "cp2", "w-1": "w-1" } },
+  gathered: { unjoined: { cp1: "", cp2: "cp2", "w-1": "w-1" }, kubeadmStates: { cp1: "", cp2: "" } },
 };
 
 /** Facts as on a host where nothing is set up yet, so every step plans its change. */
@@ -125,7 +125,7 @@ function shellOf(phases: CompiledPhase[], host: HostSpec): { what: string; text:
       for (const f of s.facts(c)) out.push({ what: `${p.name} ${s.name} fact ${f.key}`, text: f.script });
       const plan = s.plan(blank, c);
       if (plan.kind !== "change") continue;
-      const actions: Action[] = [...plan.actions, ...(plan.always ?? [])];
+      const actions: Action[] = [...plan.actions, ...(plan.always ?? []), ...(plan.onFailure ?? [])];
       for (const a of actions) {
         if (a.kind === "exec") out.push({ what: `${p.name} ${s.name}`, text: later(a.command) });
         else if (a.mode.endsWith("755") || later(a.content).toString().startsWith("#!/bin/sh"))

@@ -5,6 +5,8 @@ import { buildBatch } from "../../engine/fact-batch.js";
 import { osRelease } from "../../facts/os-release.js";
 import { serviceState, type ServiceState } from "../../facts/service.js";
 import type { HostHealth } from "../../recipes/recipe.js";
+import { membershipFact } from "../../recipes/membership/sources.js";
+import { membershipNotes, membershipProblems, membershipVerdict } from "../../recipes/membership/verdict.js";
 import { out } from "../output.js";
 import { openSession, type CommonOptions } from "../session.js";
 
@@ -19,6 +21,8 @@ interface HostStatus {
   /** The HA mode's own view of this host (keepalived, VIP, haproxy backends, API health…). */
   health?: HostHealth["data"];
   healthLine?: string;
+  /** The host's raw membership read (recipes/membership). */
+  members?: string;
 }
 
 /**
@@ -51,10 +55,13 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
             const conn = await s.connect(h);
             const connectMs = Math.round(performance.now() - t0);
             const healthFact = reader?.fact(h, inv);
+            const sources = reader ? s.recipe.members(h, inv) : [];
+            const members = sources.length > 0 ? membershipFact(sources) : undefined;
             const facts = [
               osRelease,
               ...services.map((n) => serviceState(n)),
               ...(healthFact ? [healthFact] : []),
+              ...(members ? [members] : []),
             ];
             const batch = buildBatch(facts);
             const res = await conn.exec(batch.script);
@@ -67,6 +74,7 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
             const health = healthFact ? read.get(healthFact) : undefined;
             return {
               ...base,
+              ...(members ? { members: read.get(members) } : {}),
               reachable: true,
               connectMs,
               os: read.get(osRelease).prettyName,
@@ -86,7 +94,7 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
     );
     for (const r of rows) {
       if (o.json) {
-        const { healthLine: _line, health, ...rest } = r;
+        const { healthLine: _line, health, members: _members, ...rest } = r;
         out(
           `${JSON.stringify(s.redactor.redactDeep({ event: "status", ...rest, ...(health ? { lb: health } : {}) }))}\n`,
         );
@@ -104,18 +112,28 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
       );
     }
     let problems: string[] = [];
+    let notes: string[] = [];
     if (reader) {
       const byHost = new Map(
         rows.map((r) => [r.host, r.health ? { line: r.healthLine ?? "", data: r.health } : undefined]),
       );
       const verdict = reader.verdict(byHost, inv, s.hosts);
-      problems = verdict.problems;
+      // The cluster's real membership against the inventory (issue #19): a member outside it (a
+      // VIP holder, an etcd member, a Node) is a problem, whatever the mode's own checks say.
+      const view = membershipVerdict(
+        Object.fromEntries(rows.flatMap((r) => (r.members ? [[r.host, r.members]] : []))),
+        (h) => s.recipe.members(h, inv),
+        s.hosts,
+      );
+      problems = [...verdict.problems, ...membershipProblems(view)];
+      notes = membershipNotes(view);
+      verdict.data.members = { nodes: view.nodes, etcd: view.etcd, outside: view.foreign, notes };
       if (o.json)
         out(`${JSON.stringify(s.redactor.redactDeep({ event: "cluster", ...verdict.data, problems }))}\n`);
       else
         out(
           s.redactor.redact(
-            `${verdict.line}\n${problems.length ? problems.map((p) => `  ! ${p}\n`).join("") : "  healthy\n"}`,
+            `${verdict.line}\n${problems.length ? problems.map((p) => `  ! ${p}\n`).join("") : "  healthy\n"}${notes.map((n) => `  - ${n}\n`).join("")}`,
           ),
         );
     }

@@ -10,6 +10,7 @@ import { managedFile } from "../blocks/files.js";
 import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
+import type { EtcdAccess } from "../kubeadm/etcd-members.js";
 import {
   APISERVER_ETCD_CLIENT,
   ETCD_CA_CRT,
@@ -289,3 +290,20 @@ export const externalEtcdOf = (hosts: HostSpec[]) => ({
   certFile: `${APISERVER_ETCD_CLIENT}.crt`,
   keyFile: `${APISERVER_ETCD_CLIENT}.key`,
 });
+
+/** How an etcd host reads its cluster: as the member itself, its own endpoint first (etcd-members.ts). */
+export function etcdAccessOf(
+  host: Pick<HostSpec, "address">,
+  hosts: Pick<HostSpec, "address" | "roles">[],
+): EtcdAccess {
+  const url = (h: Pick<HostSpec, "address">) => `https://${h.address}:${ETCD_CLIENT_PORT}`;
+  return {
+    endpoints: [
+      url(host),
+      ...hosts.filter((h) => h.roles.includes("etcd") && h.address !== host.address).map(url),
+    ],
+    ca: ETCD_CA_CRT,
+    cert: `${ETCD_PKI}/server.crt`,
+    key: `${ETCD_PKI}/server.key`,
+  };
+}

@@ -4,6 +4,7 @@ import { byRole, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
 import type { Recipe, RuleIssue } from "../recipe.js";
+import { etcdSource, kubeadmSources } from "../membership/sources.js";
 import {
   ETCD_BOOTSTRAPPED,
   ETCD_CA_CERT,
@@ -12,6 +13,7 @@ import {
   etcdCaPhase,
   etcdClusterPhase,
   etcdMembersPhase,
+  etcdAccessOf,
   externalEtcdOf,
 } from "./etcd.js";
 import { localProxyPhase } from "./proxy.js";
@@ -112,6 +114,10 @@ export const designE: Recipe = {
     };
   },
   status: localProxyStatus,
+  members: (host, inv) => [
+    ...kubeadmSources(host, inv, { stackedEtcd: false }),
+    ...(host.roles.includes("etcd") ? [etcdSource(etcdAccessOf(host, inv.hosts))] : []),
+  ],
   lab: {
     hosts: (n) => [
       ...Array.from({ length: n }, (_, i) => ({

@@ -4,6 +4,7 @@ import { sh } from "../../core/quote.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
+import { vipDesignSources } from "../membership/sources.js";
 import type { Recipe, RuleIssue } from "../recipe.js";
 import { VIP_HOLDER, vipGatePhase } from "../vip/gate.js";
 import { renderHaproxyCfg } from "../vip/haproxy-cfg.js";
@@ -164,6 +165,8 @@ export const designB: Recipe = {
   endpoint: vipEndpoint,
   operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancers' port" }),
   status: vipStatus("lb"),
+  members: (host, inv) =>
+    vipDesignSources(host, inv, { carrier: (h) => h.roles.includes("lb"), port: inv.cluster.lbPort }),
   lab: {
     hosts: (n) => [
       { name: "lb1", roles: ["lb"] },

@@ -4,6 +4,7 @@ import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
 import type { Recipe } from "../recipe.js";
+import { vipDesignSources } from "../membership/sources.js";
 import { VIP_HOLDER, vipGatePhase } from "../vip/gate.js";
 import { HAPROXY_STATS_PORT, loadBalancerPhase, VRRP_PASSWORD, vrrpPasswordOf } from "../vip/lb-phase.js";
 import { priorityRules, vipEndpoint, vipRules } from "../vip/rules.js";
@@ -128,6 +129,11 @@ export const designA: Recipe = {
   endpoint: vipEndpoint,
   operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancer's port" }),
   status: vipStatus("control-plane"),
+  members: (host, inv) =>
+    vipDesignSources(host, inv, {
+      carrier: (h) => h.roles.includes("control-plane"),
+      port: inv.cluster.lbPort,
+    }),
   lab: {
     hosts: (n) => Array.from({ length: n }, (_, i) => ({ name: `cp${i + 1}`, roles: ["control-plane"] })),
     cluster: (vip) => [

@@ -10,6 +10,8 @@ import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE, isInitNode, notInitNode } from "../kubeadm/values.js";
 import type { Endpoint, Recipe, RuleIssue } from "../recipe.js";
+import { kubeadmSources, leaseHolderSource, vipHolderSource } from "../membership/sources.js";
+import { LEASE_NAME } from "./manifest.js";
 import { sameSubnet } from "../../config/ipv4.js";
 import { vipRules } from "../vip/rules.js";
 import { KUBE_VIP_MANIFEST, renderKubeVipManifest, type KubeconfigFile } from "./manifest.js";
@@ -232,6 +234,17 @@ export const designC: Recipe = {
   endpoint,
   operatorEndpoint: (inv) => ({ ...endpoint(inv), why: "the VIP, on the leader's API server port" }),
   status: kubeVipStatus,
+  // ARP: the VIP's holder on the link and the Lease's holder; BGP: the VIP is on every node's lo
+  // (the routers see the speakers, not the nodes).
+  members: (host, inv) => [
+    ...kubeadmSources(host, inv, { stackedEtcd: true }),
+    ...(host.roles.includes("control-plane") && inv.cluster.vip && !inv.cluster.kubeVip?.bgp
+      ? [
+          vipHolderSource(host, inv.cluster.vip, inv.cluster.apiServerPort),
+          leaseHolderSource(host, inv.cluster.apiServerPort, LEASE_NAME),
+        ]
+      : []),
+  ],
   lab: {
     hosts: (n) =>
       Array.from({ length: n }, (_, i) => ({ name: `cp${i + 1}`, roles: ["control-plane" as const] })),

@@ -1,14 +1,17 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { fragment, sh } from "../../core/quote.js";
 import type { BoundStep } from "../../core/step.js";
-import { commandStep } from "../../steps/command.js";
+import { change, noop, skip } from "../../core/action.js";
+import { HaprovError } from "../../core/errors.js";
+import { pathExists } from "../../facts/file-state.js";
 import { fileStep } from "../../steps/file.js";
 import { waitStep } from "../../steps/wait.js";
 import { all, when } from "../blocks/condition.js";
 import { managedFile } from "../blocks/files.js";
 import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
-import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
+import { byRole, hostView, type HostView, type RecipeInput } from "../blocks/view.js";
+import { freshAtStart, KUBEADM_STATE, kubeadmState, NODE_STATES, stateText } from "./node-state.js";
 import type { Endpoint } from "../recipe.js";
 import { renderInitConfig, type ClusterShape, type ExternalEtcd } from "./config.js";
 import { renderFlannel } from "./flannel.js";
@@ -49,6 +52,7 @@ export const nodeOf = (v: HostView) => ({ name: v.host.name, address: v.host.add
  */
 export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: BoundStep[] = []) {
   const step = stepsOf(input);
+  const stacked = o.externalEtcd === undefined;
   const url = (path: string) => `https://${o.endpoint.host}:${o.endpoint.port}${path}`;
   return phase(input, {
     name: "init",
@@ -57,6 +61,7 @@ export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: Bou
       gatherInto(INIT_NODE, (ctx) => sh`${fragment(INITIALISED)} && echo ${ctx.host.name}`, {
         otherwise: "first-host",
       }),
+      gatherInto(NODE_STATES, () => kubeadmState(stacked).script, { otherwise: "empty" }),
     ],
     steps: [
       ...beforeInit,
@@ -70,18 +75,7 @@ export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: Bou
             validate: "kubeadm config validate --config %s",
           }),
       }),
-      step({
-        name: "kubeadm init",
-        type: commandStep,
-        when: isInitNode,
-        params: () => ({
-          // A failed init is reset so the next run starts clean (REFERENCE.md §0.1.3).
-          run: sh`kubeadm init --config ${INIT_CONFIG} >/dev/null || { rc=$?; kubeadm reset -f >/dev/null 2>&1; exit $rc; }`,
-          creates: ADMIN_CONF,
-          secret: false,
-          timeoutMs: 600_000,
-        }),
-      }),
+      initStep(input, stacked),
       step({
         name: `API server ready ${o.via}`,
         type: waitStep,
@@ -105,6 +99,56 @@ export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: Bou
 }
 
 const FLANNEL_MANIFEST = "/etc/haprov/kube-flannel.yml";
+
+/**
+ * `kubeadm init` on the init node, only where no control-plane host has kubeadm state of a cluster
+ * that is not working (issue #19): an initialised node makes this a no-op, and state without an
+ * initialised node anywhere (a lost admin.conf, an interrupted init, another cluster's data) is
+ * refused, never initialised over. A failed init is reset only when the node had no kubeadm
+ * state when the run began (the engine checks it: core/guard.ts), so the next run starts clean.
+ */
+function initStep(input: RecipeInput, stacked: boolean): BoundStep {
+  const state = kubeadmState(stacked);
+  const initialised = pathExists(ADMIN_CONF);
+  return {
+    name: "kubeadm init",
+    type: "kubeadm-init",
+    notify: [],
+    facts: () => [initialised, state],
+    files: () => [],
+    plan(facts, ctx) {
+      const v = hostView(input, ctx);
+      const why = isInitNode.test(v);
+      if (why !== undefined) return skip(why);
+      if (facts.get(initialised)) return noop(`${ADMIN_CONF} exists: ${v.host.name} runs the cluster`);
+      const leftovers = Object.entries(v.answers(NODE_STATES)).filter(([, found]) => found);
+      if (leftovers.length > 0)
+        throw new HaprovError(
+          `no control-plane node runs a cluster (none has ${ADMIN_CONF} and an API server manifest), but ${leftovers
+            .map(([h, found]) => `${h} has ${KUBEADM_STATE} (${stateText(found.split("\n"))})`)
+            .join("; ")}: haprov does not run kubeadm init over it`,
+          {
+            hint: "if it is a cluster you want back, put back its admin.conf (or restore it); if it is left from an attempt and nothing in it matters, run kubeadm reset -f there yourself, then run again",
+          },
+        );
+      return {
+        ...change(`initialise the cluster with kubeadm init on ${v.host.name}`, [
+          { kind: "exec", command: sh`kubeadm init --config ${INIT_CONFIG} >/dev/null`, timeoutMs: 600_000 },
+        ]),
+        // A failed init is reset so the next run starts clean (REFERENCE.md §0.1.3) — only what
+        // this run made.
+        onFailure: [
+          {
+            kind: "exec",
+            command: "kubeadm reset -f >/dev/null 2>&1",
+            what: "kubeadm reset",
+            guards: [freshAtStart(stacked)],
+          },
+        ],
+      };
+    },
+  };
+}
 
 /** The CNI, applied from the init node before any other node joins (REFERENCE.md §0.3). */
 function cniSteps(input: RecipeInput): BoundStep[] {

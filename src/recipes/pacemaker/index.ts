@@ -20,6 +20,7 @@ import { haproxyCfgFor, kubeadmOptions } from "../keepalived-haproxy/index.js";
 import { kubeadmPhases } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
 import type { Recipe, RuleIssue } from "../recipe.js";
+import { pacemakerNodesSource, vipDesignSources } from "../membership/sources.js";
 import { holdsVip, VIP_HOLDER, vipGatePhase } from "../vip/gate.js";
 import { HAPROXY_STATS_PORT } from "../vip/lb-phase.js";
 import { vipEndpoint, vipRules } from "../vip/rules.js";
@@ -417,6 +418,12 @@ export const designD: Recipe = {
   endpoint: vipEndpoint,
   operatorEndpoint: (inv) => ({ ...vipEndpoint(inv), why: "the VIP and the load balancer's port" }),
   status: pacemakerStatus,
+  members: (host, inv) =>
+    vipDesignSources(host, inv, {
+      carrier: (h) => h.roles.includes("control-plane"),
+      port: inv.cluster.lbPort,
+      extra: [pacemakerNodesSource],
+    }),
   lab: {
     hosts: (n) => Array.from({ length: n }, (_, i) => ({ name: `cp${i + 1}`, roles: ["control-plane"] })),
     cluster: (vip) => [

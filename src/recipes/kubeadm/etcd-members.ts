@@ -1,0 +1,120 @@
+import type { Fact } from "../../core/fact.js";
+import type { MemberHealth } from "../../core/guard.js";
+import { quote } from "../../core/quote.js";
+
+/**
+ * etcd's members and their health, read with curl from etcd's own JSON gateway
+ * (`POST /v3/cluster/member/list`, `GET /health` of each member, etcd ≥ 3.4): the same snippet for
+ * kubeadm's stacked members (whose hosts have no etcdctl) and design E's static cluster. Read-only.
+ */
+export interface EtcdAccess {
+  /** Client URLs to ask for the member list, tried in order (the local member first). */
+  endpoints: string[];
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface EtcdMember {
+  id: string;
+  /** Empty for a learner that has not started yet. */
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  learner: boolean;
+  /** From the member's /health: undefined when not asked. */
+  healthy?: boolean;
+}
+
+/** kubeadm's stacked etcd, as any control-plane node reads it (its healthcheck-client pair). */
+export function stackedEtcdAccess(addresses: string[]): EtcdAccess {
+  const pki = "/etc/kubernetes/pki/etcd";
+  return {
+    endpoints: ["https://127.0.0.1:2379", ...addresses.map((a) => `https://${a}:2379`)],
+    ca: `${pki}/ca.crt`,
+    cert: `${pki}/healthcheck-client.crt`,
+    key: `${pki}/healthcheck-client.key`,
+  };
+}
+
+/**
+ * Shell: `LIST <json>` (empty when no endpoint answered), then with `health` one
+ * `HEALTH <client-url> <json>` line per member, the members asked at once (2 s each at most).
+ */
+export function etcdMembersScript(a: EtcdAccess, o: { health: boolean }): string {
+  const curl = `curl -s --max-time 2 --cacert ${quote(a.ca)} --cert ${quote(a.cert)} --key ${quote(a.key)}`;
+  return [
+    `if [ -r ${quote(a.cert)} ]; then`,
+    `l=""; for e in ${a.endpoints.map(quote).join(" ")}; do l=$(${curl} -X POST -d '{}' "$e/v3/cluster/member/list" 2>/dev/null | tr -d '\\n') && case "$l" in *'"members"'*) break;; esac; l=""; done`,
+    `echo "LIST $l"`,
+    ...(o.health
+      ? [
+          `for u in $(printf '%s' "$l" | grep -o '"clientURLs":\\["[^"]*"' | cut -d'"' -f4); do ( echo "HEALTH $u $(${curl} "$u/health" 2>/dev/null | tr -d '\\n')" ) & done; wait`,
+        ]
+      : []),
+    `else echo "LIST "; fi`,
+  ].join("\n");
+}
+
+interface GatewayMember {
+  ID?: string | number;
+  name?: string;
+  peerURLs?: string[];
+  clientURLs?: string[];
+  isLearner?: boolean;
+}
+
+/** The members from etcdMembersScript's output; undefined when no endpoint answered. */
+export function parseEtcdMembers(out: string): EtcdMember[] | undefined {
+  const lines = out.split("\n");
+  const list = lines
+    .find((l) => l.startsWith("LIST "))
+    ?.slice(5)
+    .trim();
+  if (!list) return undefined;
+  let parsed: { members?: GatewayMember[] };
+  try {
+    parsed = JSON.parse(list) as { members?: GatewayMember[] };
+  } catch {
+    return undefined;
+  }
+  const health = new Map<string, boolean>();
+  for (const l of lines.filter((x) => x.startsWith("HEALTH "))) {
+    const [, url = "", ...rest] = l.split(" ");
+    health.set(url, /"health"\s*:\s*"true"/.test(rest.join(" ")));
+  }
+  return (parsed.members ?? []).map((m) => {
+    const clientUrls = m.clientURLs ?? [];
+    const asked = clientUrls.find((u) => health.has(u));
+    return {
+      id: String(m.ID ?? ""),
+      name: m.name ?? "",
+      peerUrls: m.peerURLs ?? [],
+      clientUrls,
+      learner: m.isLearner === true,
+      ...(lines.some((x) => x.startsWith("HEALTH ")) ? { healthy: asked ? health.get(asked)! : false } : {}),
+    };
+  });
+}
+
+/** The host part of a URL (`https://10.0.0.1:2380` → `10.0.0.1`). */
+export const urlHost = (u: string) => /^[a-z]+:\/\/\[?([^\]/]+?)\]?(?::\d+)?(?:\/|$)/.exec(u)?.[1] ?? u;
+
+/** A member as people name it: its name, or (a learner not started yet) its peer address. */
+export const memberName = (m: EtcdMember) => m.name || urlHost(m.peerUrls[0] ?? "") || m.id;
+
+/** The quorum guard's probe (core/guard.ts): every member with its live health. */
+export function etcdHealthProbe(a: EtcdAccess): Fact<MemberHealth[]> {
+  return {
+    key: `etcd-health:${a.endpoints.join(",")}`,
+    script: etcdMembersScript(a, { health: true }),
+    parse: (out) =>
+      (parseEtcdMembers(out) ?? []).map((m) => ({
+        name: memberName(m),
+        address: urlHost(m.peerUrls[0] ?? ""),
+        voter: !m.learner,
+        healthy: m.healthy === true,
+        ...(m.healthy ? {} : { detail: m.clientUrls.length ? "no healthy answer in 2 s" : "not started" }),
+      })),
+  };
+}
