@@ -34,6 +34,11 @@ export type Guard =
       probe: Fact<MemberHealth[]>;
       /** The host the probe runs on (default: the host the action acts on). */
       on?: string;
+      /**
+       * Read on the acting host first: false means the action takes nothing away (the member is
+       * not running, so a restart stops nothing) and the guard holds without the probe.
+       */
+      matters?: Fact<boolean>;
     };
 
 export interface MemberHealth {

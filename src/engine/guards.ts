@@ -26,6 +26,12 @@ export function guardChecker(o: {
           : undefined;
       }
       case "quorum": {
+        if (g.matters) {
+          const self = o.connOf(host);
+          if (!self) return `${host} is not connected`;
+          const read = await readFacts(self, [g.matters]).catch(() => undefined);
+          if (read && !read.get(g.matters)) return undefined;
+        }
         const on = g.on ?? host;
         const conn = o.connOf(on);
         if (!conn) return `${on} is not connected, so the ${g.group} members cannot be read`;

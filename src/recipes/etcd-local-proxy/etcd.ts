@@ -1,6 +1,7 @@
 import type { HostSpec } from "../../core/host.js";
 import { sh } from "../../core/quote.js";
 import { runKey } from "../../core/run-key.js";
+import { commandSucceeds } from "../../facts/file-state.js";
 import { commandStep } from "../../steps/command.js";
 import { fileStep } from "../../steps/file.js";
 import { packageStep } from "../../steps/package.js";
@@ -10,7 +11,7 @@ import { managedFile } from "../blocks/files.js";
 import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
-import type { EtcdAccess } from "../kubeadm/etcd-members.js";
+import { etcdHealthProbe, type EtcdAccess } from "../kubeadm/etcd-members.js";
 import {
   APISERVER_ETCD_CLIENT,
   ETCD_CA_CRT,
@@ -243,6 +244,19 @@ export function etcdMembersPhase(input: RecipeInput) {
         verify: (ctx) =>
           `! systemctl is-active --quiet etcd || ${etcdctl([clientUrl(ctx.host)])} endpoint health >/dev/null 2>&1`,
         serial: true,
+        // A restart stops the member for a moment: only while the others keep a healthy majority
+        // (issue #19). The engine reads every member's health right before it.
+        guards: (ctx) => [
+          {
+            kind: "quorum",
+            group: "etcd",
+            member: ctx.host.name,
+            effect: "stop",
+            probe: etcdHealthProbe(etcdAccessOf(ctx.host, input.hosts)),
+            // a member that is not running (first bootstrap) is not restarted: nothing stops
+            matters: commandSucceeds("systemctl is-active --quiet etcd"),
+          },
+        ],
       },
     ],
   });

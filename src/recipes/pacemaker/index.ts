@@ -1,5 +1,6 @@
 import type { Inventory } from "../../config/schema.js";
 import { change, noop, skip } from "../../core/action.js";
+import { HaprovError } from "../../core/errors.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
 import { command, fragment, sh } from "../../core/quote.js";
@@ -51,6 +52,65 @@ const settings = (inv: Inventory) => inv.cluster.pacemaker!;
 /** This node is a member of *this* cluster: its corosync.conf names it (Debian's default is "debian"). */
 const isMember = (cluster: string) =>
   sh`grep -qE ${`^[[:space:]]*cluster_name:[[:space:]]*${cluster}[[:space:]]*$`} ${COROSYNC_CONF}`;
+
+/**
+ * What corosync.conf says when it is neither this cluster's nor the one Debian's package writes
+ * (cluster "debian", one node on 127.0.0.1): "" for those two, or no file.
+ */
+const otherCorosyncCluster = (cluster: string): Fact<string[]> => ({
+  key: `corosync-other:${cluster}`,
+  script: `[ -f ${COROSYNC_CONF} ] || exit 0
+n=$(sed -n 's/^[[:space:]]*cluster_name:[[:space:]]*//p' ${COROSYNC_CONF} | head -n 1)
+[ "$n" = ${command(cluster)} ] && exit 0
+nodes=$(grep -c '^[[:space:]]*ring0_addr:' ${COROSYNC_CONF})
+[ "$n" = debian ] && [ "$nodes" = 1 ] && grep -q '^[[:space:]]*ring0_addr:[[:space:]]*127\\.0\\.0\\.1[[:space:]]*$' ${COROSYNC_CONF} && exit 0
+echo "corosync cluster '$n' with $nodes node(s) in ${COROSYNC_CONF}"`,
+  parse: (out) => out.split("\n").filter(Boolean),
+});
+
+/**
+ * Debian starts a one-node cluster "debian" when corosync is installed; pcs refuses to set up a
+ * node that runs one (§4.4 pitfall 3). Only that package default is destroyed (issue #19), and the
+ * engine checks it was so when the run began; a node in any other corosync cluster is refused.
+ */
+function leaveDefaultCluster(cluster: string): BoundStep {
+  const other = otherCorosyncCluster(cluster);
+  const member = commandSucceeds(isMember(cluster));
+  const idle = commandSucceeds(`[ ! -e ${COROSYNC_CONF} ] && ! systemctl is-active --quiet corosync`);
+  return {
+    name: "leave Debian's default cluster",
+    type: "pacemaker-default-cluster",
+    notify: [],
+    facts: () => [other, member, idle],
+    files: () => [],
+    plan(facts, ctx) {
+      if (facts.get(member)) return noop(`${ctx.host.name} is a member of ${cluster}`);
+      if (facts.get(idle)) return noop("no corosync cluster on this node");
+      const found = facts.get(other);
+      if (found.length > 0)
+        throw new HaprovError(
+          `${ctx.host.name} is in another ${found.join("")}: haprov does not destroy a cluster it did not make`,
+          {
+            hint: "take the node out of that cluster yourself (pcs cluster node remove), or use another host",
+          },
+        );
+      return change("stop and destroy the one-node cluster Debian's corosync package starts", [
+        {
+          kind: "exec",
+          command: "systemctl stop pacemaker corosync && pcs cluster destroy --force >/dev/null",
+          what: "pcs cluster destroy",
+          guards: [
+            {
+              kind: "fresh-at-start",
+              what: "corosync cluster other than the package's default",
+              state: other,
+            },
+          ],
+        },
+      ]);
+    },
+  };
+}
 
 const leader = (v: HostView) => v.get(PCMK_MEMBER);
 const isLeader = when((v) =>
@@ -158,17 +218,7 @@ function stackPhase(input: RecipeInput, cps: HostSpec[]) {
         type: serviceStep,
         params: () => ({ name: "haproxy", enabled: false, state: "unmanaged" }),
       }),
-      // Debian starts a one-node cluster "debian" when corosync is installed; pcs refuses to set up
-      // a node that runs one (§4.4 pitfall 3). Destroyed only on nodes not in this cluster.
-      step({
-        name: "leave Debian's default cluster",
-        type: commandStep,
-        params: () => ({
-          run: "systemctl stop pacemaker corosync && pcs cluster destroy --force >/dev/null",
-          unless: `${isMember(name)} || { [ ! -e ${COROSYNC_CONF} ] && ! systemctl is-active --quiet corosync; }`,
-          secret: false,
-        }),
-      }),
+      leaveDefaultCluster(name),
     ],
     handlers: [
       { name: "reload systemd", run: () => "systemctl daemon-reload", serial: false },
