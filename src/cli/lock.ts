@@ -5,17 +5,36 @@ import { acquireRunLock, describeHolder, peekRunLock, type RunLock } from "../en
 import type { Session } from "./session.js";
 
 /**
- * Where the cluster's lock lives: the first control-plane host in inventory order that answers
- * (the first host when there is none) — whatever --limit says, so every run of the cluster meets
- * on the same host. One lock, on one host: the other hosts see no extra session.
+ * Where the cluster's lock lives (issue #19): on every control-plane host that answers, taken in
+ * name order, and at least a majority of them — whatever the inventory's order or --limit, any
+ * two majorities share a host, so two runs always meet, even from inventories written before and
+ * after a change of hosts. Without control-plane hosts (a playbook of your own), on the first host
+ * by name.
  */
-async function lockHost(s: Session): Promise<{ host: string; conn: HostConnection }[]> {
+async function lockHosts(
+  s: Session,
+  o: { needMajority: boolean },
+): Promise<{ host: string; conn: HostConnection }[]> {
   const cps = s.hosts.filter((h) => h.roles.includes("control-plane"));
-  for (const h of cps.length > 0 ? cps : s.hosts) {
-    const conn = await s.connect(h).catch(() => undefined);
-    if (conn) return [{ host: h.name, conn }];
+  const pool = [...(cps.length > 0 ? cps : s.hosts)].sort((a, b) => a.name.localeCompare(b.name));
+  if (cps.length === 0) {
+    for (const h of pool) {
+      const conn = await s.connect(h).catch(() => undefined);
+      if (conn) return [{ host: h.name, conn }];
+    }
+    return [];
   }
-  return [];
+  const reached = await Promise.all(
+    pool.map(async (h) => ({ host: h.name, conn: await s.connect(h).catch(() => undefined) })),
+  );
+  const up = reached.filter((r): r is { host: string; conn: HostConnection } => r.conn !== undefined);
+  const majority = Math.floor(cps.length / 2) + 1;
+  if (o.needMajority && up.length < majority)
+    throw new HaprovError(
+      `only ${up.length} of ${cps.length} control-plane hosts answer (${up.map((u) => u.host).join(", ") || "none"}): the run lock is taken on a majority of them, so that two runs always meet`,
+      { hint: "bring the control-plane hosts back, or check SSH to them" },
+    );
+  return up;
 }
 
 /** `--wait-lock 90s|10m|1h` in milliseconds. */
@@ -34,7 +53,7 @@ export async function lockForRun(
 ): Promise<RunLock> {
   const waitMs = waitLock ? parseDuration(waitLock) : 0;
   return acquireRunLock(
-    await lockHost(s),
+    await lockHosts(s, { needMajority: true }),
     s.loaded.inventory.cluster.name,
     {
       user: userInfo().username,
@@ -49,7 +68,7 @@ export async function lockForRun(
 
 /** For plan: a sentence when another run holds the lock right now. */
 export async function runInProgress(s: Session): Promise<string | undefined> {
-  for (const { host, conn } of await lockHost(s)) {
+  for (const { host, conn } of await lockHosts(s, { needMajority: false })) {
     const holder = await peekRunLock(conn, s.loaded.inventory.cluster.name).catch(() => undefined);
     if (holder)
       return `a run is changing this cluster now: ${holder === "unknown" ? "one that did not say who it is" : describeHolder(holder)} (lock on ${host}); this plan may be out of date when it ends`;

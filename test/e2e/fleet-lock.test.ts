@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haprov, jsonSummary, type CliResult } from "../helpers/haprov-cli.js";
@@ -7,8 +7,9 @@ import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
 
 /**
  * Issue #15 end to end on 10 lab hosts (real sshd, real flock): a converged rerun costs one login
- * and one exec per host (plus the run lock's own session on the one host that keeps it), and the
- * run lock lets one run change the cluster at a time.
+ * and one exec per host (plus the run lock's own session on each control-plane host, issue #19),
+ * and the run lock lets one run change the cluster at a time, whatever order an inventory lists
+ * the hosts in.
  */
 const NAMES = Array.from({ length: 10 }, (_, i) => (i < 3 ? `cp${i + 1}` : `w${i - 2}`));
 
@@ -73,8 +74,8 @@ describe.runIf(dockerAvailable())("ten hosts, one run at a time", () => {
       execs: a.execs - before[i]!.execs,
     }));
     expect(delta.map((d) => d.logins)).toEqual(NAMES.map(() => 1));
-    // cp1 keeps the cluster's run lock on a session of its own, held for the run
-    expect(delta.map((d) => d.execs)).toEqual(NAMES.map((n) => (n === "cp1" ? 2 : 1)));
+    // every control-plane host keeps the cluster's run lock on a session of its own, held for the run
+    expect(delta.map((d) => d.execs)).toEqual(NAMES.map((n) => (n.startsWith("cp") ? 2 : 1)));
   }, 240_000);
 
   it("two runs started at once: exactly one proceeds, the other exits 1 naming the holder", async () => {
@@ -90,6 +91,21 @@ describe.runIf(dockerAvailable())("ten hosts, one run at a time", () => {
       ),
     );
     expect(b.stderr).toContain("--wait-lock");
+    // the same with an inventory that lists the control-plane hosts in another order: still one
+    // cluster, one lock (issue #19: the lock was on the first host in inventory order, so each of
+    // the two runs locked a different host and both went on)
+    const reordered = join(lab.dir, "reordered.yaml");
+    const text = readFileSync(inv, "utf8");
+    const cpLines = text.split("\n").filter((l) => /name: cp\d/.test(l));
+    writeFileSync(reordered, text.replace(cpLines.join("\n"), [...cpLines].reverse().join("\n")));
+    expect(readFileSync(reordered, "utf8")).toMatch(/name: cp3[^]*name: cp2[^]*name: cp1/);
+    await Promise.all(NAMES.map((h) => lab.exec(h, "rm -f /root/slow-done")));
+    const c = start(["up", "-i", inv, "--playbook", slow, "-y"]);
+    await new Promise((res) => setTimeout(res, 300));
+    const d = await haprov(["up", "-i", reordered, "--playbook", slow, "-y"]);
+    expect((await c.done).code).toBe(0);
+    expect(d.code, d.stderr).toBe(1);
+    expect(d.stderr).toMatch(/is being changed by another run: up by \S+ \(pid \d+\)/);
     // plan takes no lock and says nothing once the run is over
     const plan = await haprov(["plan", "-i", inv, "--playbook", slow]);
     expect(plan.code).toBe(0);
