@@ -28,7 +28,13 @@ export type RunEvent =
       error?: string;
     }
   | { kind: "phase-start"; phase: string; hosts: string[] }
-  | { kind: "phase-skipped"; phase: string; reason: string }
+  | {
+      kind: "phase-skipped";
+      phase: string;
+      reason: string;
+      /** The normal case (nothing changed, so nothing to settle): shown with -v only. */
+      quiet?: boolean;
+    }
   | { kind: "phase-end"; phase: string; durationMs: number }
   | {
       kind: "step-start";

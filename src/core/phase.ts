@@ -36,6 +36,12 @@ export interface CompiledPhase {
    */
   gate?: boolean;
   /**
+   * Runs only when something changed (or, in plan, would change) earlier in the run: a barrier
+   * that a converged rerun has no reason to wait on (the endpoint answering steadily after the
+   * run). The text says why it did not run. Never read ahead.
+   */
+  onlyAfterChanges?: string;
+  /**
    * Serial handlers visit the hosts where this read-only probe succeeds last (e.g. the VIP holder,
    * so a rolling reload moves the VIP at most once, after every other node is healthy again).
    */

@@ -96,7 +96,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
         const known = await readAhead({
           host: byName.get(name)!,
           conn,
-          phases: o.playbook.phases,
+          // a phase that only runs after changes is read when (and if) it runs
+          phases: o.playbook.phases.filter((p) => !p.onlyAfterChanges),
           cluster: o.cluster,
           values: o.values,
           context: o.context,
@@ -117,6 +118,10 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
           : undefined;
     const hosts = phase.hosts.filter((n) => !failed.has(n));
     if (phase.hosts.length === 0) continue; // e.g. no worker in this inventory: nothing to say
+    if (phase.onlyAfterChanges && !reason && !Object.values(tally.hosts).some((t) => t.changed > 0)) {
+      o.emit({ kind: "phase-skipped", phase: phase.name, reason: phase.onlyAfterChanges, quiet: true });
+      continue;
+    }
     if (reason || hosts.length === 0) {
       const why = reason ?? "no healthy host left for this phase";
       o.emit({ kind: "phase-skipped", phase: phase.name, reason: why });

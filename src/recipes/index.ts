@@ -8,6 +8,7 @@ import { designC } from "./kube-vip/index.js";
 
 import type { RecipeInput } from "./blocks/view.js";
 import { membershipPhase } from "./membership/phase.js";
+import { steadyPhase } from "./endpoint/steady.js";
 import type { CompiledPhase } from "../core/phase.js";
 
 export type { Recipe } from "./recipe.js";
@@ -19,7 +20,9 @@ export function aroundPhases(
 ): { before: CompiledPhase[]; after: CompiledPhase[] } {
   return {
     before: [membershipPhase(input, (h) => recipe.members(h, input.inventory))],
-    after: [],
+    after: [
+      steadyPhase(input, recipe.operatorEndpoint(input.inventory, input.hosts), recipe.settle?.(input) ?? []),
+    ],
   };
 }
 

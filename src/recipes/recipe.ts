@@ -4,6 +4,7 @@ import type { HostSpec } from "../core/host.js";
 import type { LabTopology } from "../core/lab-topology.js";
 import type { CompiledPhase } from "../core/phase.js";
 import type { RunKey } from "../core/run-key.js";
+import type { BoundStep } from "../core/step.js";
 import type { RecipeInput } from "./blocks/view.js";
 import type { MemberSource } from "./membership/sources.js";
 
@@ -38,6 +39,11 @@ export interface Recipe {
    * membership check asks it, in the run's first round trip and in `status`.
    */
   members(host: HostSpec, inv: Inventory): MemberSource[];
+  /**
+   * The mode's barriers before `up` returns after a change (kube-vip BGP: every node's sessions
+   * established), run on each control-plane node before the endpoint's steady check.
+   */
+  settle?(input: RecipeInput): BoundStep[];
   lab: LabTopology;
 }
 

@@ -36,7 +36,7 @@ export function plainRenderer(
         if (opts.verbose) line(`== phase ${e.phase} on ${e.hosts.join(", ")}`);
         return;
       case "phase-skipped":
-        line(`== ${e.phase}: not run: ${e.reason}`);
+        if (!e.quiet || opts.verbose) line(`== ${e.phase}: not run: ${e.reason}`);
         return;
       case "phase-end": {
         const c = counts.get(e.phase) ?? { ok: 0, changed: 0, failed: 0, skipped: 0 };

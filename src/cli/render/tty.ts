@@ -96,6 +96,10 @@ export function ttyRenderer(write: (s: string) => void): {
           });
         return;
       case "phase-skipped":
+        if (e.quiet) {
+          settleWhere((p) => p === e.phase, { status: "ok", message: e.reason });
+          return;
+        }
         settleWhere((p) => p === e.phase, {
           status: "skipped",
           message: e.reason,

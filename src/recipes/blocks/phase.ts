@@ -18,6 +18,8 @@ export interface PhaseSpec {
   rollLast?: (ctx: StepContext) => string;
   /** A failure here stops the run: no later phase starts (see CompiledPhase.gate). */
   gate?: boolean;
+  /** Runs only after changes; the text says why not otherwise (see CompiledPhase). */
+  onlyAfterChanges?: string;
 }
 
 /** A recipe phase for these hosts, cut by --limit (the hosts left out are kept: see gather). */
@@ -34,6 +36,7 @@ export function phase(input: RecipeInput, p: PhaseSpec): CompiledPhase {
     handlers: p.handlers ?? [],
     ...(p.rollLast ? { rollLast: p.rollLast } : {}),
     ...(p.gate ? { gate: true } : {}),
+    ...(p.onlyAfterChanges ? { onlyAfterChanges: p.onlyAfterChanges } : {}),
   };
 }
 

@@ -104,6 +104,7 @@ function settlePhase(input: RecipeInput) {
           when(() => (process.env[TRAP] === "1" ? "test hook: admin.conf from the start" : undefined)),
         ),
         params: (v) => manifestFile(manifestFor(v, "admin.conf"), v),
+        notify: ["kube-vip restarted"],
       }),
       step({
         name: "API server ready through the VIP",
@@ -118,8 +119,38 @@ function settlePhase(input: RecipeInput) {
         }),
       }),
     ],
+    handlers: [
+      {
+        // The kubelet restarts kube-vip some time after its manifest changed; until then the
+        // old one (super-admin.conf) may still lead, and the VIP may move once more (issue #19).
+        name: "kube-vip restarted",
+        run: () => "true",
+        verify: () => kubeVipStartedAfter(KUBE_VIP_MANIFEST),
+        serial: false,
+      },
+    ],
   });
 }
+
+/**
+ * Exit 0 once a kube-vip process (comm "kube-vip": the container's process as the node sees it)
+ * started after `manifest` was last written: the kubelet has restarted it with that manifest.
+ */
+export const kubeVipStartedAfter = (manifest: string) =>
+  [
+    sh`m=$(stat -c %Y ${manifest}) || exit 1`,
+    `bt=$(awk '/^btime/ { print $2 }' /proc/stat); hz=$(getconf CLK_TCK)`,
+    `for p in $(pgrep -x kube-vip); do st=$(awk '{ print $22 }' "/proc/$p/stat" 2>/dev/null) || continue; [ -n "$st" ] && [ $((bt + st / hz)) -ge "$m" ] && exit 0; done`,
+    "exit 1",
+  ].join("\n");
+
+/** Exit 0 when this node has an established BGP session (TCP 179) with every peer. */
+export const bgpSessionsUp = (peers: string[]) =>
+  [
+    `s=$(ss -Htn state established '( dport = :179 or sport = :179 )' 2>/dev/null)`,
+    ...peers.map((p) => sh`printf '%s\n' "$s" | grep -qF ${` ${p}:`} || exit 1`),
+    "exit 0",
+  ].join("\n");
 
 /**
  * BGP mode: the VIP is routed, not moved within a subnet. It should lie outside the nodes' subnet
@@ -234,6 +265,22 @@ export const designC: Recipe = {
   endpoint,
   operatorEndpoint: (inv) => ({ ...endpoint(inv), why: "the VIP, on the leader's API server port" }),
   status: kubeVipStatus,
+  // BGP: up returns only once every node has its sessions (a node whose speaker is still coming
+  // back announces nothing: one kill then takes the VIP's only route, issue #19).
+  settle: (input) =>
+    input.inventory.cluster.kubeVip.bgp
+      ? [
+          stepsOf(input)({
+            name: "BGP sessions established",
+            type: waitStep,
+            params: (v) => ({
+              until: bgpSessionsUp(v.inventory.cluster.kubeVip.bgp!.peers.map((p) => p.address)),
+              what: `every BGP peer has an established session with ${v.host.name}`,
+              timeoutSec: 120,
+            }),
+          }),
+        ]
+      : [],
   // ARP: the VIP's holder on the link and the Lease's holder; BGP: the VIP is on every node's lo
   // (the routers see the speakers, not the nodes).
   members: (host, inv) => [

@@ -16,6 +16,8 @@ export interface KubeVipStatus {
   /** "admin.conf", "super-admin.conf", or "none" (no manifest). */
   kubeconfig: string;
   leaseHolder: string;
+  /** BGP: the peers this node has an established session with (TCP 179, as the node sees it). */
+  bgpSessions: string[];
   apiserverHealthz: string;
   vipHealthz: string;
   nodes: Record<string, string> | undefined;
@@ -34,7 +36,7 @@ export const kubeVipStatus: StatusReader = {
       sh`{ grep -oE '/etc/kubernetes/[a-z-]+[.]conf' ${KUBE_VIP_MANIFEST} 2>/dev/null | head -n 1 | sed 's#.*/##' | grep .; } || echo none`,
       `echo ${SEP}`,
       inv.cluster.kubeVip.bgp
-        ? "echo"
+        ? `ss -Htn state established '( dport = :179 or sport = :179 )' 2>/dev/null | awk '{ print $4 }' | sed 's/:[0-9]*$//' | sort -u | tr '\n' ' '; echo`
         : sh`kubectl --kubeconfig ${ADMIN} -n kube-system get lease ${LEASE_NAME} -o ${"jsonpath={.spec.holderIdentity}"} 2>/dev/null; echo`,
       `echo ${SEP}`,
       code(`https://${host.address}:${inv.cluster.apiServerPort}/healthz`),
@@ -52,7 +54,8 @@ export const kubeVipStatus: StatusReader = {
         const s: KubeVipStatus = {
           holdsVip: p[0] === "yes",
           kubeconfig: p[1] || "none",
-          leaseHolder: p[2] ?? "",
+          leaseHolder: inv.cluster.kubeVip.bgp ? "" : (p[2] ?? ""),
+          bgpSessions: inv.cluster.kubeVip.bgp ? (p[2] ?? "").split(" ").filter(Boolean) : [],
           apiserverHealthz: p[3] || "000",
           vipHealthz: p[4] || "000",
           nodes,
@@ -120,14 +123,22 @@ function nodeChecks(answers: Answer[]): string[] {
 
 /**
  * BGP mode: no lease and no single holder; every node carries the VIP on lo and announces it while
- * its API server is healthy. The BGP sessions live inside kube-vip's own speaker, which offers no
- * interface to read them from the node: their state is on the routers.
+ * its API server is healthy, over a session with every peer. kube-vip's speaker offers no API, but
+ * a session is a TCP connection on port 179 the node itself can see (issue #19): a node without an
+ * established session with a peer announces nothing to it.
  */
 function bgpVerdict(answers: Answer[], cps: { name: string }[], inv: Inventory) {
   const problems = nodeChecks(answers);
   const carrying = answers.filter((a) => a.s.holdsVip).map((a) => a.name);
-  for (const a of answers)
+  const peerAddrs = inv.cluster.kubeVip.bgp!.peers.map((p) => p.address);
+  for (const a of answers) {
     if (!a.s.holdsVip) problems.push(`${a.name}: the VIP is not on lo (kube-vip not running there?)`);
+    const missing = peerAddrs.filter((p) => !a.s.bgpSessions.includes(p));
+    if (missing.length > 0)
+      problems.push(
+        `${a.name}: no established BGP session with ${missing.join(", ")}: it announces the VIP to nobody there`,
+      );
+  }
   const nodes = answers.map((a) => a.s.nodes).find((n) => n);
   if (nodes)
     problems.push(
@@ -138,11 +149,14 @@ function bgpVerdict(answers: Answer[], cps: { name: string }[], inv: Inventory) 
     );
   const peers = inv.cluster.kubeVip.bgp!.peers.map((p) => `${p.address} (AS ${p.as})`).join(", ");
   return {
-    line: `VIP ${inv.cluster.vip}:${inv.cluster.apiServerPort} announced over BGP by ${carrying.join(", ") || "nobody"} to ${peers} (session state: on the routers); nodes: ${nodesText(nodes)}`,
+    line: `VIP ${inv.cluster.vip}:${inv.cluster.apiServerPort} announced over BGP by ${carrying.join(", ") || "nobody"} to ${peers}; sessions: ${
+      answers.map((a) => `${a.name} ${a.s.bgpSessions.length}/${peerAddrs.length}`).join(", ") || "none read"
+    }; nodes: ${nodesText(nodes)}`,
     data: {
       vip: inv.cluster.vip,
       announcedBy: carrying,
-      peers: inv.cluster.kubeVip.bgp!.peers.map((p) => p.address),
+      peers: peerAddrs,
+      sessions: Object.fromEntries(answers.map((a) => [a.name, a.s.bgpSessions])),
       nodes: nodes ?? null,
     },
     problems,

@@ -403,7 +403,18 @@ def api_client(port: int) -> Client:
                   base64.b64decode(user["client-certificate-data"]), base64.b64decode(user["client-key-data"]), timeout=5)
 
 
+def _process_name(name: bytes) -> None:
+    """The process is seen as the real one is (comm "kube-vip", as `pgrep -x kube-vip` finds the
+    container's process on a node), not as python3."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(15, name, 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    _process_name(b"kube-vip")
     env = {k[len("KUBEVIP_ENV_"):]: v for k, v in os.environ.items() if k.startswith("KUBEVIP_ENV_")}
     try:
         pod_check()
