@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { packageRoot } from "../core/package-root.js";
+import { haprovVersion } from "./version.js";
 import { Command, CommanderError, Option } from "commander";
 import { formatIssue, InputError, type InputIssue } from "../core/errors.js";
 import { ExitCode } from "../core/exit-codes.js";
@@ -14,9 +12,7 @@ import { validateCommand } from "./commands/validate.js";
 import { err, out, printError } from "./output.js";
 import type { CommonOptions } from "./session.js";
 
-const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
-  version: string;
-};
+const pkg = { version: haprovVersion() };
 
 const EXIT_CODES = `
 Exit codes:
@@ -63,12 +59,21 @@ export function buildProgram(result: { code: number }): Command {
       "--wait-lock <duration>",
       "when another run holds the cluster's lock, wait up to this long (30s, 10m, 1h) instead of exiting 1",
     )
+    .option(
+      "--plan <file>",
+      "apply exactly a plan saved by plan -o: refused if a host or the input changed since",
+    )
     .action(action((o) => runCommand("up", o)));
   common(
     program
       .command("plan")
       .description("read state and show what up would change, with diffs; writes nothing"),
-  ).action(action((o) => runCommand("plan", o)));
+  )
+    .option(
+      "-o, --output <file>",
+      "also save the plan (changes and the state they were planned against, no secrets) for up --plan",
+    )
+    .action(action((o) => runCommand("plan", o)));
   common(program.command("validate").description("check inventory and playbook; contacts no host")).action(
     action(validateCommand),
   );

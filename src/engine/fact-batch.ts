@@ -14,6 +14,8 @@ export interface FactBatch {
 /** Facts already read, by key: a reader that can also say what it holds. */
 export interface KnownFacts extends FactReader {
   has(key: string): boolean;
+  /** Every answer it holds, by fact key (a saved plan's record of the state it was made against). */
+  entries(): [string, unknown][];
 }
 
 /** Answers from `known` where it has them; the rest from `fresh`. */
@@ -71,6 +73,7 @@ export function buildBatch(facts: Fact<unknown>[]): FactBatch {
       });
       return {
         has: (key) => values.has(key),
+        entries: () => [...values.entries()],
         get<T>(fact: Fact<T>): T {
           if (!values.has(fact.key)) throw new Error(`fact ${fact.key} was not read in this batch`);
           return values.get(fact.key) as T;

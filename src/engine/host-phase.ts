@@ -7,6 +7,7 @@ import type { HostConnection } from "../core/transport.js";
 import { BatchFailed, readFacts, type KnownFacts } from "./fact-batch.js";
 import { executeWithCleanup, type ConnectionFor, type ExecuteOptions } from "./executor.js";
 import { guardChecker } from "./guards.js";
+import { changeKey } from "./change-key.js";
 import { describeGuard } from "../core/guard.js";
 import type { Action } from "../core/action.js";
 import type { CompiledPhase, HandlerDef } from "../core/phase.js";
@@ -34,6 +35,8 @@ export interface HostPhaseDeps {
   markChanged?: () => void;
   /** A host's answers from the run's first round trip, kept all run (guards: "fresh at start"). */
   baseline?: (host: string) => KnownFacts | undefined;
+  /** `up --plan`: the changes the saved plan showed (run.ts changeKey); anything else is refused. */
+  allowed?: ReadonlySet<string>;
 }
 
 /**
@@ -198,6 +201,13 @@ async function runStep(
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     return { status: "ok", message: `${plan.summary}: waited ${s} s`, changedHost: false };
   }
+  if (!d.dryRun && d.allowed && !d.allowed.has(changeKey(d.host.name, d.phase.name, step.name)))
+    throw new HaprovError(
+      `not in the saved plan: ${d.host.name} now needs "${plan.summary}", which the plan did not show; nothing was done here`,
+      {
+        hint: "the host changed since the plan was made: make a new plan (haprov plan -o FILE) and review it",
+      },
+    );
   if (d.dryRun)
     return {
       status: "changed",
@@ -264,6 +274,7 @@ export async function runHandler(
     | "conn"
     | "connOf"
     | "baseline"
+    | "allowed"
     | "host"
     | "phase"
     | "dryRun"
@@ -282,6 +293,16 @@ export async function runHandler(
     host: d.host.name,
     handler: handler.name,
   };
+  if (
+    !d.dryRun &&
+    d.allowed &&
+    !d.allowed.has(changeKey(d.host.name, d.phase.name, `handler: ${handler.name}`))
+  ) {
+    const message = `not in the saved plan: ${handler.name} on ${d.host.name}; not run`;
+    d.emit({ ...base, status: "failed", durationMs: 0, message });
+    d.tally.fail(d.host.name, d.phase.name, `handler: ${handler.name}`, message);
+    return false;
+  }
   if (d.dryRun) {
     const guards = handler.guards?.(d.context(d.host, d.values.snapshot())) ?? [];
     d.emit({

@@ -25,7 +25,19 @@ export interface RunOptions {
   concurrency: number;
   emit: EventListener;
   signal?: AbortSignal;
+  /**
+   * A saved plan (issue #19): `firstRead` gets each host's first round trip, before anything is
+   * planned; its sentences (a host whose state differs from the one the plan was made against)
+   * stop the run before any change. `allowed` is what the plan showed: a change outside it is
+   * refused before it touches the host.
+   */
+  savedPlan?: {
+    firstRead(reads: Map<string, KnownFacts>): Map<string, string>;
+    allowed?: ReadonlySet<string>;
+  };
 }
+
+export { changeKey } from "./change-key.js";
 
 /**
  * Runs a compiled playbook: connect every host once (the caller owns and closes connections, so a
@@ -108,6 +120,16 @@ export async function runPlaybook(o: RunOptions): Promise<RunSummary> {
   );
   const state = { clean: true };
   let stopped: string | undefined;
+  if (o.savedPlan) {
+    const differs = o.savedPlan.firstRead(ahead);
+    for (const [host, message] of differs) {
+      failed.add(host);
+      tally.fail(host, "saved plan", "state as planned", message);
+    }
+    if (differs.size > 0)
+      stopped =
+        "not started: the hosts are not in the state the saved plan was made against (nothing was changed)";
+  }
   for (const phase of o.playbook.phases) {
     const reason = o.signal?.aborted
       ? "interrupted"
@@ -199,6 +221,7 @@ async function runPhase(o: RunOptions, phase: CompiledPhase, hosts: string[], s:
     readAhead: () => (s.state.clean ? s.ahead.get(name) : undefined),
     // The first read stays the record of how each host began the run (guards: "fresh at start").
     baseline: (host) => s.ahead.get(host),
+    ...(o.savedPlan?.allowed ? { allowed: o.savedPlan.allowed } : {}),
     markChanged: () => void (s.state.clean = false),
   });
   await Promise.all(

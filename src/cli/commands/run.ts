@@ -1,4 +1,7 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { HaprovError } from "../../core/errors.js";
 import type { RunEvent, RunSummary } from "../../core/events.js";
+import type { KnownFacts } from "../../engine/fact-batch.js";
 import { ExitCode } from "../../core/exit-codes.js";
 import { runPlaybook } from "../../engine/run.js";
 import { RunValues } from "../../engine/values.js";
@@ -6,14 +9,42 @@ import type { RunLock } from "../../engine/run-lock.js";
 import { lockForRun, runInProgress } from "../lock.js";
 import { err, exitCodeFor, makeOutput, out, outputMode } from "../output.js";
 import { confirm } from "../prompt.js";
+import {
+  allowedChanges,
+  inputDiffers,
+  loadSavedPlan,
+  makeSavedPlan,
+  recordHosts,
+  stateDiffers,
+  type PlanInput,
+  type SavedPlan,
+} from "../saved-plan.js";
+import { haprovVersion } from "../version.js";
 import { openSession, type CommonOptions } from "../session.js";
 
 /** `plan` (read + diff only) and `up` (plan summary, confirmation on a TTY, apply). */
 export async function runCommand(
   verb: "up" | "plan",
-  o: CommonOptions & { waitLock?: string },
+  o: CommonOptions & { waitLock?: string; output?: string; plan?: string },
 ): Promise<number> {
   const s = await openSession(o, "required");
+  const planInput = async (): Promise<PlanInput> => ({
+    cluster: s.loaded.inventory.cluster.name,
+    playbook: s.compiled!,
+    material: `${JSON.stringify(s.loaded.inventory)}\n${s.playbook ? await readFile(s.playbook.file, "utf8") : ""}\n${o.limit ?? ""}`,
+    version: haprovVersion(),
+    redactor: s.redactor,
+  });
+  const saved = o.plan ? await loadSavedPlan(o.plan) : undefined;
+  if (saved) {
+    const why = inputDiffers(saved, await planInput());
+    if (why) {
+      await s.close();
+      throw new HaprovError(`--plan ${o.plan}: refusing to apply it: ${why}; nothing was contacted`, {
+        hint: "make a new plan with haprov plan -o FILE and review it",
+      });
+    }
+  }
   let lock: RunLock | undefined;
   const controller = new AbortController();
   let interrupts = 0;
@@ -28,6 +59,7 @@ export async function runCommand(
   process.on("SIGINT", onSigint);
   const mode = outputMode(o.json);
   try {
+    let records: SavedPlan["hosts"] = {};
     const run = async (dryRun: boolean, command: string, quiet = false): Promise<RunSummary> => {
       const changes: RunEvent[] = [];
       const keep = (e: RunEvent) => void changes.push(e);
@@ -50,13 +82,39 @@ export async function runCommand(
         concurrency: s.concurrency,
         emit: output.emit,
         signal: controller.signal,
+        ...(o.output && dryRun
+          ? {
+              savedPlan: {
+                firstRead: (r: Map<string, KnownFacts>) => {
+                  records = recordHosts(r, planInputNow!);
+                  return new Map<string, string>();
+                },
+              },
+            }
+          : {}),
+        ...(saved && !dryRun
+          ? {
+              savedPlan: {
+                firstRead: (r) => stateDiffers(saved, r, planInputNow!),
+                allowed: allowedChanges(saved),
+              },
+            }
+          : {}),
       });
+      if (o.output && dryRun && !quiet) {
+        const file = makeSavedPlan(planInputNow!, records, changes);
+        await writeFile(o.output, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+        err(
+          `plan saved to ${o.output}: ${file.changes.length} change(s); apply exactly these with: haprov up --plan ${o.output} -i …\n`,
+        );
+      }
       await output.done();
       // The TTY tree has no room for diffs: plan prints them per host afterwards.
       if (quiet || (dryRun && mode === "tty")) printPlanSummary(changes, !quiet);
       return summary;
     };
 
+    const planInputNow = o.output || saved ? await planInput() : undefined;
     if (verb === "plan") return exitCodeFor(await run(true, "plan"));
 
     // Before the first read: state read while another run still changes the hosts would be stale
@@ -64,6 +122,19 @@ export async function runCommand(
     // before the plan shown, so that what is confirmed is what is applied.
     lock = await lockForRun(s, verb, o.waitLock, (l) => err(`${l}\n`));
 
+    if (saved) {
+      err(
+        `applying the plan saved in ${o.plan} (${saved.created}): ${saved.changes.length} change(s), and nothing else\n`,
+      );
+      if (mode === "tty" && !o.yes) {
+        for (const c of saved.changes) out(`  ~ ${c.host} [${c.phase}] ${c.step}: ${c.message}\n`);
+        if (!(await confirm("Apply these changes?"))) {
+          out("Nothing was changed.\n");
+          return ExitCode.ok;
+        }
+      }
+      return exitCodeFor(await run(false, "up"));
+    }
     if (mode === "tty" && !o.yes) {
       const plan = await run(true, "plan", true);
       const code = exitCodeFor(plan);

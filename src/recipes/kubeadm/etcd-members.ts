@@ -45,7 +45,8 @@ export function etcdMembersScript(a: EtcdAccess, o: { health: boolean }): string
   const curl = `curl -s --max-time 2 --cacert ${quote(a.ca)} --cert ${quote(a.cert)} --key ${quote(a.key)}`;
   return [
     `if [ -r ${quote(a.cert)} ]; then`,
-    `l=""; for e in ${a.endpoints.map(quote).join(" ")}; do l=$(${curl} -X POST -d '{}' "$e/v3/cluster/member/list" 2>/dev/null | tr -d '\\n') && case "$l" in *'"members"'*) break;; esac; l=""; done`,
+    // the header (revision, raft term, the answering member) changes all the time: only the members
+    `l=""; for e in ${a.endpoints.map(quote).join(" ")}; do l=$(${curl} -X POST -d '{}' "$e/v3/cluster/member/list" 2>/dev/null | tr -d '\\n' | sed 's/"header":{[^}]*},*//') && case "$l" in *'"members"'*) break;; esac; l=""; done`,
     `echo "LIST $l"`,
     ...(o.health
       ? [
