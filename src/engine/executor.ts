@@ -45,10 +45,11 @@ const now = <T>(v: Later<T>, values: RunValues): T =>
 /** Why the action may not run now (its first failed guard), or undefined. */
 async function refusal(action: Action, o: ExecuteOptions): Promise<string | undefined> {
   if (action.kind !== "exec" || !action.guards?.length) return undefined;
-  const host = action.on ?? o.host;
   if (!o.checkGuard) return "nothing checks its precondition here";
+  // Guards are about the host the step works on, even for an action run elsewhere on its behalf
+  // (its Node deleted from the init node): "fresh at start" is that host's state.
   for (const g of action.guards) {
-    const why = await o.checkGuard(g, host);
+    const why = await o.checkGuard(g, o.host);
     if (why !== undefined) return why;
   }
   return undefined;

@@ -237,7 +237,7 @@ async function runStep(
 function onFailureText(actions: Action[] | undefined, host: string): string {
   const parts = (actions ?? []).flatMap((a) =>
     a.kind === "exec" && a.what
-      ? [`${a.what}${(a.guards ?? []).map((g) => `, ${describeGuard(g, a.on ?? host)}`).join("")}`]
+      ? [`${a.what}${(a.guards ?? []).map((g) => `, ${describeGuard(g, host)}`).join("")}`]
       : [],
   );
   return parts.length > 0 ? ` (if it fails: ${parts.join("; ")})` : "";

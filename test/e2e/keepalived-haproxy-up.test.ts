@@ -1,13 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changedSteps, haprov, jsonEvents, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab, waitUntil } from "../helpers/lab.js";
 import { kubectlsToTry } from "../helpers/kubectl.js";
-import { get200, startProber } from "../helpers/prober.js";
+import { get200, startProber, steadyFailures } from "../helpers/prober.js";
 
 /**
  * Design A end to end on real systemd hosts: real keepalived (VRRP between the containers), real
@@ -19,6 +19,8 @@ const events = jsonEvents;
 const changes = changedSteps;
 
 const CPS = ["cp1", "cp2", "cp3"];
+const ETCDCTL =
+  "ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key";
 
 describe.runIf(dockerAvailable())(
   "keepalived-haproxy: haprov up builds and keeps an HA control plane",
@@ -62,6 +64,8 @@ describe.runIf(dockerAvailable())(
     it("fresh up: one VIP holder, /healthz through the VIP, every node joined, configs valid, modes right, no secret printed", async () => {
       const r = await up();
       expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      // up returned once the endpoint was steady: 20 requests in the next 5 s all succeed (#19)
+      expect(await steadyFailures(vipUrl)).toBe(0);
 
       expect(await holders()).toHaveLength(1);
       expect(await holders(["w1"])).toEqual([]);
@@ -124,6 +128,42 @@ describe.runIf(dockerAvailable())(
       expect(Object.values(jsonSummary(r.stdout).hosts).map((h) => h.changed)).toEqual([0, 0, 0, 0]);
       expect(await started(CPS)).toEqual(before);
       expect((await haprov(["plan", "-i", inv])).code).toBe(0);
+    }, 120_000);
+
+    it("kubelet.conf lost on a member: it is made again, never a join over its state; its etcd member stays (#19)", async () => {
+      const members = () =>
+        sh("cp2", `${ETCDCTL} member list | cut -d, -f1,3 | sort`).then((m) => m.split("\n"));
+      const before = await members();
+      expect(before).toHaveLength(3);
+      await sh("cp3", "rm /etc/kubernetes/kubelet.conf");
+
+      const plan = await haprov(["plan", "-i", inv, "--json"]);
+      expect(plan.code).toBe(2);
+      expect(changes(plan.stdout)).toEqual(["cp3 join control plane: kubeadm join --control-plane"]);
+      const message = events(plan.stdout).find((e) => e.event === "step" && e.status === "changed")?.message;
+      expect(message).toMatch(
+        /^would make \/etc\/kubernetes\/kubelet\.conf again: cp3 is a member of the cluster/,
+      );
+
+      const r = await up();
+      expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+      expect(await members()).toEqual(before);
+      expect(await sh("cp3", "stat -c '%a %U' /etc/kubernetes/kubelet.conf")).toBe("600 root");
+      // the kubeconfig is cp3's own node identity, signed by the cluster CA, through the VIP
+      expect(
+        await sh(
+          "cp3",
+          "grep client-certificate-data /etc/kubernetes/kubelet.conf | awk '{print $2}' | base64 -d | openssl x509 -noout -subject",
+        ),
+      ).toMatch(/O ?= ?system:nodes, CN ?= ?system:node:cp3/);
+      expect(
+        await sh(
+          "cp3",
+          "test -f /etc/kubernetes/manifests/etcd.yaml && test -d /var/lib/etcd/member && echo kept",
+        ),
+      ).toBe("kept");
+      const again = await up();
+      expect(changes(again.stdout)).toEqual([]);
     }, 120_000);
 
     it("real etcd holds the cluster: one member per control-plane node; the machine's real kubectl with the operator kubeconfig sees it through the VIP", async () => {
@@ -229,6 +269,44 @@ describe.runIf(dockerAvailable())(
       expect(tokens).toHaveLength(1);
     }, 180_000);
 
+    it("a saved plan applies exactly what it showed, and is refused once a host drifted after it was made (#19)", async () => {
+      const [holder] = await holders();
+      const other = CPS.find((h) => h !== holder)!;
+      const file = join(out, "reviewed.plan.json");
+      await sh(other, "echo '# edited before the plan' >> /etc/haproxy/haproxy.cfg");
+      const plan = await haprov(["plan", "-i", inv, "-o", file]);
+      expect(plan.code).toBe(2);
+      const saved = readFileSync(file, "utf8");
+      const vrrp = await sh("cp1", "sed -n 's/^ *auth_pass *//p' /etc/keepalived/keepalived.conf");
+      expect(saved).not.toContain(vrrp);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+
+      // a drift made after the plan was reviewed: the apply is refused, nothing changes
+      await sh(other, "systemctl stop keepalived");
+      const cfg = await sh(other, "sha256sum /etc/haproxy/haproxy.cfg");
+      const refused = await haprov(["up", "-i", inv, "--plan", file, "-y", "--json"]);
+      expect(refused.code).toBe(1);
+      expect(changes(refused.stdout)).toEqual([]);
+      expect(refused.stdout).toContain(`${other} is not as it was when the plan was made`);
+      expect(refused.stdout).toContain("service keepalived");
+      expect(await sh(other, "sha256sum /etc/haproxy/haproxy.cfg")).toBe(cfg);
+
+      // a plan of the state as it is now applies, and changes exactly what it showed
+      const fresh = join(out, "fresh.plan.json");
+      expect((await haprov(["plan", "-i", inv, "-o", fresh])).code).toBe(2);
+      const applied = await haprov(["up", "-i", inv, "--plan", fresh, "-y", "--json"]);
+      expect(applied.code, applied.stderr + applied.stdout.slice(-2000)).toBe(0);
+      expect(changes(applied.stdout)).toEqual(
+        [
+          `${other} load balancer: haproxy.cfg`,
+          `${other} load balancer: handler reload haproxy`,
+          `${other} load balancer: keepalived running`,
+        ].sort(),
+      );
+      // applied once: the hosts are no longer in the state it was made against
+      expect((await haprov(["up", "-i", inv, "--plan", fresh, "-y"])).code).toBe(1);
+    }, 120_000);
+
     it("drift: plan names exactly what drifted, up fixes exactly that, and the VIP answers throughout", async () => {
       const [holder] = await holders();
       const [a, b] = CPS.filter((h) => h !== holder) as [string, string];
@@ -275,6 +353,47 @@ describe.runIf(dockerAvailable())(
       const r = await up();
       expect(r.code, r.stderr).toBe(0);
       expect(changes(r.stdout)).toEqual([`${holder} load balancer: haproxy running`]);
+    }, 120_000);
+
+    it("the VIP holder dropped from the inventory: plan and up name it and change nothing; status sees it hold the VIP (#19)", async () => {
+      const [holder] = await holders();
+      const rest = lab.inventory({
+        roles: Object.fromEntries([
+          ...CPS.filter((h) => h !== holder).map((h) => [h, "control-plane"]),
+          ["w1", "worker"],
+        ]),
+      });
+      const cfgs = () =>
+        Promise.all(
+          CPS.map((h) => sh(h, "sha256sum /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf")),
+        );
+      const before = await cfgs();
+      const t0 = Date.now();
+      for (const verb of ["plan", "up"]) {
+        const r = await haprov(
+          verb === "up" ? ["up", "-i", rest, "-y", "--json"] : ["plan", "-i", rest, "--json"],
+        );
+        expect(r.code).toBe(1);
+        expect(changes(r.stdout)).toEqual([]);
+        const failure = jsonSummary(r.stdout).failures[0]!;
+        expect(failure.phase).toBe("cluster membership");
+        expect(failure.message).toMatch(
+          new RegExp(
+            `${holder} \\(${lab.host(holder!).address.replaceAll(".", "\\.")}\\) is a Node, an etcd member and the VIP holder of this cluster`,
+          ),
+        );
+        expect(failure.message).toContain(`haprov node remove ${holder}`);
+      }
+      expect(Date.now() - t0).toBeLessThan(15_000); // refused at once, not after the VIP gate's 60 s
+      expect(await cfgs()).toEqual(before);
+      expect(await holders()).toEqual([holder]);
+
+      const status = await haprov(["status", "-i", rest, "--json"]);
+      expect(status.code).toBe(1);
+      const cluster = events(status.stdout).find((e) => e.event === "cluster")!;
+      expect(cluster.problems!.some((p) => p.startsWith(`${holder} (`) && p.includes("the VIP holder"))).toBe(
+        true,
+      );
     }, 120_000);
 
     it("hard kill of the VIP holder: the VIP moves and requests succeed again within 10 s", async () => {
@@ -399,6 +518,59 @@ describe.runIf(dockerAvailable())(
       ).toBe(true);
       expect(await get200(`${conf.clusters[0]!.cluster.server}/api/v1/nodes`)).toBe(false); // 401 without it
     }, 300_000);
+
+    it("a worker reset by hand keeps its Node: up refuses to join it; leftover state is refused, never wiped; a join that fails is undone (#19)", async () => {
+      const inv5 = lab.inventory({
+        roles: {
+          cp1: "control-plane",
+          cp2: "control-plane",
+          cp3: "control-plane",
+          w1: "worker",
+          cp4: "control-plane",
+        },
+      });
+      const nodes = () => sh("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name");
+      const w1Failure = (stdout: string) =>
+        jsonSummary(stdout).failures.find((f) => f.host === "w1")?.message ?? "";
+      await sh("w1", "kubeadm reset -f >/dev/null 2>&1");
+      expect(await nodes()).toContain("node/w1"); // as real kubeadm: the Node stays
+
+      const stale = await up(inv5);
+      expect(stale.code).toBe(1);
+      expect(w1Failure(stale.stdout)).toMatch(
+        /a Node named w1 is registered in the cluster, but w1 has no Kubernetes state/,
+      );
+
+      await sh("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf delete node w1");
+      await sh(
+        "w1",
+        "mkdir -p /var/lib/kubelet/pki && echo another-cluster > /var/lib/kubelet/pki/kubelet-client-current.pem",
+      );
+      const leftover = await up(inv5);
+      expect(leftover.code).toBe(1);
+      expect(w1Failure(leftover.stdout)).toMatch(
+        /w1 has Kubernetes state \(\/var\/lib\/kubelet\/pki\/kubelet-client-current\.pem\) but is not a member/,
+      );
+      expect(await sh("w1", "cat /var/lib/kubelet/pki/kubelet-client-current.pem")).toBe("another-cluster");
+
+      // a fresh node whose join fails after registering its Node: reset, and that Node deleted
+      // the kubelet cannot start: kubeadm join fails after registering the Node (kubelet-start)
+      const noStart = "/etc/systemd/system/kubelet.service.d/99-test-no-start.conf";
+      await sh(
+        "w1",
+        `rm /var/lib/kubelet/pki/kubelet-client-current.pem && mkdir -p ${dirname(noStart)} && printf '[Service]\\nExecStartPre=/bin/false\\n' > ${noStart} && systemctl daemon-reload`,
+      );
+      const failed = await up(inv5);
+      expect(failed.code).toBe(1);
+      expect(w1Failure(failed.stdout)).toMatch(/kubeadm reset done; delete the Node w1 done/);
+      expect(await nodes()).not.toContain("node/w1");
+      expect(await sh("w1", "find /etc/kubernetes -type f | wc -l")).toBe("0");
+
+      await sh("w1", `rm ${noStart} && systemctl daemon-reload`);
+      const back = await up(inv5);
+      expect(back.code, back.stderr + back.stdout.slice(-2000)).toBe(0);
+      expect(await nodes()).toContain("node/w1");
+    }, 180_000);
 
     it("the most hostile values the schema allows run nothing: a VRRP password of shell metacharacters, a variable with $(…) in shell fields", async () => {
       const evil = "$(touch /tmp/haprov-canary)";

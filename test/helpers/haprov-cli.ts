@@ -34,6 +34,7 @@ export function jsonSummary(stdout: string): {
     string,
     { ok: number; changed: number; failed: number; skipped: number; unreachable: boolean }
   >;
+  failures: { host: string; phase: string; step: string; message: string }[];
 } {
   const lines = stdout
     .trim()
@@ -50,6 +51,9 @@ export type JsonEvent = {
   step?: string;
   handler?: string;
   status?: string;
+  message?: string;
+  /** `status --json`'s cluster line. */
+  problems?: string[];
 };
 
 /** Every event line of a --json run. */

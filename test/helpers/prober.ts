@@ -56,3 +56,17 @@ export function startProber(url: string, everyMs = 100) {
     },
   };
 }
+
+/**
+ * Right after `up` (issue #19): `count` requests, one every 250 ms (20 in 5 s), each on a
+ * connection of its own; how many failed (0 when the endpoint is steady).
+ */
+export async function steadyFailures(url: string, count = 20, everyMs = 250): Promise<number> {
+  let failed = 0;
+  for (let i = 0; i < count; i++) {
+    const t0 = Date.now();
+    if (!(await get200(url))) failed += 1;
+    await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t0))));
+  }
+  return failed;
+}

@@ -118,6 +118,7 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], dryRun = 
       scope,
       interpolate: (t) => interpolate(t, { ...scope }),
       interpolateShell: (t) => interpolate(t, { ...scope }),
+      interpolatePath: (t) => interpolate(t, { ...scope }),
       renderTemplate: () => "",
     }),
     values: new RunValues(new Redactor()),
@@ -189,6 +190,26 @@ describe("guarded actions in the engine", () => {
     expect(message).toContain("kubeadm reset not run: cp1 had Kubernetes state when the run began");
     expect(message).toContain("/etc/kubernetes/manifests/etcd.yaml");
     expect(message).toContain("left as it was");
+  });
+
+  it("an undo run on another host on the joiner's behalf is guarded by the joiner's state, not its own", async () => {
+    const l = lab(["cp1", "w1"]);
+    l.hosts.get("cp1")!.state.set("state", "/etc/kubernetes/admin.conf"); // the init node has state
+    l.hosts.get("w1")!.failOn = /^FAIL/;
+    const step: BoundStep = {
+      ...joinThatFails([fresh]),
+      plan: () => ({
+        ...change("join", [{ kind: "exec", command: "FAIL join" }]),
+        onFailure: [
+          { kind: "exec", on: "cp1", command: "DELETE node w1", what: "delete the Node w1", guards: [fresh] },
+        ],
+      }),
+    };
+    await run(l, [
+      phase([setStep("x", "1")], ["cp1"], { name: "cp1 is part of the run" }),
+      phase([step], ["w1"]),
+    ]);
+    expect(l.hosts.get("cp1")!.commands.map((c) => c.cmd)).toContain("DELETE node w1");
   });
 
   it("the state made earlier in the same run does not count: the baseline is the run's first read", async () => {
