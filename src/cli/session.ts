@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from "node:path";
-import { interpolate, interpolateShell } from "../core/interpolate.js";
+import { interpolate, interpolatePath, interpolateShell } from "../core/interpolate.js";
 import { InputError, type InputIssue } from "../core/errors.js";
 import type { HostSpec } from "../core/host.js";
 import { Redactor, Secret } from "../core/secret.js";
@@ -130,6 +130,7 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
         scope: runScope,
         interpolate: (text) => interpolate(text, scope),
         interpolateShell: (text) => interpolateShell(text, scope),
+        interpolatePath: (text) => interpolatePath(text, scope),
         renderTemplate: (name) =>
           TEMPLATES[name]!({ inventory: loaded.inventory, host, hosts, values: registered, gathered }),
       };

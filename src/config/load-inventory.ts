@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { isSecretOption } from "./fence-agents.js";
 import { InputError, type InputIssue } from "../core/errors.js";
 import { Inventory } from "./schema.js";
 import { checkRules } from "./rules.js";
@@ -83,12 +84,12 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
     ...(inventory.cluster.kubeVip.bgp?.peers.map((p) => p.password) ?? []),
   ])
     if (s) secrets.push(s);
-  // Fence devices' passwords (ipmi, redfish…) are secrets too.
+  // Fence devices' passwords, communities and keys are secrets too, whatever their YAML type (an
+  // all-digit password is a number): issue #20.
   const fencing = inventory.cluster.pacemaker?.fencing;
   if (Array.isArray(fencing))
     for (const d of fencing)
-      for (const [k, v] of Object.entries(d.options))
-        if (/pass/i.test(k) && typeof v === "string") secrets.push(v);
+      for (const [k, v] of Object.entries(d.options)) if (isSecretOption(d.agent, k)) secrets.push(String(v));
   return { inventory, files, warnings: issues, secrets, locate };
 }
 

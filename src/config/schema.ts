@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FENCE_AGENTS, optionKeyProblem, optionValueProblem, RESERVED_RESOURCE_IDS } from "./fence-agents.js";
 import {
   asNumber,
   bgpPassword,
@@ -114,26 +115,47 @@ export const LbPairSettings = z.strictObject({
     ),
 });
 
-/** A fence device (STONITH) for one node: a fence agent and its options (passwords are secrets). */
-export const FenceDevice = z.strictObject({
-  id: name.describe("Resource id of the device, e.g. fence-cp1"),
-  agent: z
-    .string()
-    .regex(/^fence_[a-z0-9_]{1,40}$/, { error: "expected a fence agent such as fence_ipmilan" })
-    .describe("The fence agent (fence-agents package), e.g. fence_ipmilan, fence_redfish"),
-  host: name.describe("The host (by inventory name) this device fences"),
-  options: z
-    .record(
-      z
-        .string()
-        .regex(/^[a-z][a-z0-9_-]{0,63}$/, { error: "expected an option name such as ip or username" }),
-      varValue,
-    )
-    .default({})
-    .describe(
-      "The agent's options (ip, username, password, lanplus…); values of options whose name contains 'pass' are secrets",
-    ),
-});
+/**
+ * A fence device (STONITH) for one node: a fence agent haprov knows and that agent's own options,
+ * each with its format (config/fence-agents.ts, issue #20); secret options are masked everywhere.
+ */
+export const FenceDevice = z
+  .strictObject({
+    id: name
+      .refine((id) => !RESERVED_RESOURCE_IDS.includes(id), {
+        error: `expected an id of its own: ${RESERVED_RESOURCE_IDS.join(", ")} are haprov's resources`,
+      })
+      .describe("Resource id of the device, e.g. fence-cp1"),
+    agent: z
+      .enum(Object.keys(FENCE_AGENTS) as [string, ...string[]], {
+        error: `expected a fence agent haprov knows: ${Object.keys(FENCE_AGENTS).join(", ")}`,
+      })
+      .describe("The fence agent (fence-agents package), e.g. fence_ipmilan, fence_redfish"),
+    host: name.describe("The host (by inventory name) this device fences"),
+    options: z
+      .record(
+        z
+          .string()
+          .regex(/^[a-z][a-z0-9_-]{0,63}$/, { error: "expected an option name such as ip or username" }),
+        varValue,
+      )
+      .default({})
+      .describe(
+        "The agent's options as fence-agents documents them (ip, username, password, lanplus…); *_script, *_path, pcmk_*, action and debug options are refused; passwords, communities and keys are secrets",
+      ),
+  })
+  .superRefine((d, ctx) => {
+    for (const [key, value] of Object.entries(d.options)) {
+      const keyProblem = optionKeyProblem(d.agent, key);
+      if (keyProblem) {
+        ctx.addIssue({ code: "custom", path: ["options", key], message: keyProblem });
+        continue;
+      }
+      const format = FENCE_AGENTS[d.agent]?.[key];
+      const valueProblem = format ? optionValueProblem(format, value) : undefined;
+      if (valueProblem) ctx.addIssue({ code: "custom", path: ["options", key], message: valueProblem });
+    }
+  });
 
 export const PacemakerSettings = z.strictObject({
   fencing: z

@@ -9,8 +9,33 @@ export type Locator = (path: readonly PropertyKey[], key?: string) => SourceLoca
  * that is absent is reported as required whatever the field's own format message says.
  */
 export function fromZod(error: z.ZodError, locate: Locator, data?: unknown): InputIssue[] {
+  return located(error.issues, locate, data);
+}
+
+type Issue = z.ZodError["issues"][number];
+
+/**
+ * A union whose one alternative got inside the value (a list of fence devices, rather than the
+ * word "disabled") is reported by that alternative's own issues, at their own paths (issue #20: a
+ * bad option was reported only as "expected a list of fence devices").
+ */
+function deeper(issue: Issue): Issue[] | undefined {
+  if (issue.code !== "invalid_union") return undefined;
+  const inside = (issue.errors ?? []).filter(
+    (branch) => branch.length > 0 && branch.every((i) => i.path.length > 0),
+  );
+  if (inside.length !== 1) return undefined;
+  return inside[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue);
+}
+
+function located(issues: readonly Issue[], locate: Locator, data?: unknown): InputIssue[] {
   const out: InputIssue[] = [];
-  for (const issue of error.issues) {
+  for (const issue of issues) {
+    const inner = deeper(issue);
+    if (inner) {
+      out.push(...located(inner, locate, data));
+      continue;
+    }
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         out.push({

@@ -23,6 +23,22 @@ export function interpolateShell(text: string, scope: Record<string, unknown>): 
   return substitute(text, scope, quote);
 }
 
+/**
+ * The same for a file path (issue #20): each value must be one path segment — not empty, no '/',
+ * not '.' or '..', no control character — so a value can name a file but never walk out of the
+ * directory the playbook wrote. The path's literal text is the author's own choice.
+ */
+export function interpolatePath(text: string, scope: Record<string, unknown>): string {
+  return substitute(text, scope, (v) => {
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (v === "" || v === "." || v === ".." || v.includes("/") || /[\u0000-\u001f\u007f]/.test(v))
+      throw new HaprovError(
+        `a value inserted into a file path must be one path segment (no '/', not '.' or '..', not empty, no control characters): got ${JSON.stringify(v)} in ${text}`,
+      );
+    return v;
+  });
+}
+
 function substitute(text: string, scope: Record<string, unknown>, word: (v: string) => string): string {
   return text.replace(VALUE_REF, (_m, path: string) => {
     let cur: unknown = scope;

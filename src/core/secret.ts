@@ -28,10 +28,15 @@ export class Secret {
 export class Redactor {
   #values = new Set<string>();
 
-  add(value: string | Secret | undefined): void {
-    const raw = value instanceof Secret ? value.reveal() : value;
+  add(value: string | number | Secret | undefined): void {
+    const raw = value instanceof Secret ? value.reveal() : value === undefined ? undefined : String(value);
     // Very short values would mask unrelated text ("1", "a"); secrets that short are not secrets.
-    if (raw && raw.length >= 4) this.#values.add(raw);
+    if (!raw || raw.length < 4) return;
+    this.#values.add(raw);
+    // The forms it takes on the way out (issue #20): inside a single-quoted shell word (each ' is
+    // written '\''), and inside a JSON string (", \ and control characters escaped).
+    for (const form of [raw.replaceAll("'", "'\\''"), JSON.stringify(raw).slice(1, -1)])
+      if (form !== raw) this.#values.add(form);
   }
 
   get size(): number {

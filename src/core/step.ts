@@ -18,6 +18,8 @@ export interface StepContext {
    * inventory value can never become a command (issue #8).
    */
   interpolateShell(text: string): string;
+  /** `{{ path }}` in a file path: each value one path segment (core/interpolate.ts, issue #20). */
+  interpolatePath(text: string): string;
   /** Content of a named TypeScript template for this host. */
   renderTemplate(name: string): string;
 }

@@ -6,8 +6,19 @@ import { VALUE_REF } from "../core/interpolate.js";
 import type { RunKey } from "../core/run-key.js";
 import { parseCondition } from "../core/when.js";
 import type { LoadedPlaybook } from "./load.js";
+import { positionProblem, templatePositions } from "./shell-positions.js";
 
 const HOST_FIELDS = new Set(["name", "address", "roles", "user", "interface", "priority"]);
+
+/**
+ * The shell fields of each step type (issue #20): their `{{ }}` must stand as words of their own
+ * (shell-positions.ts); gather scripts and handler run/verify are shell fields too.
+ */
+export const SHELL_FIELDS: Record<string, string[]> = {
+  command: ["run", "unless"],
+  wait: ["until"],
+  read: ["script"],
+};
 
 /**
  * Every `{{ … }}` a YAML phase names must exist where it stands (issue #9): `registered.X` and
@@ -37,9 +48,11 @@ export function checkNames(
     const known = (set: Set<string>) => (set.size ? ` (known here: ${[...set].sort().join(", ")})` : "");
     switch (root) {
       case "cluster":
-        return name !== undefined && name in ClusterFields.shape && rest.length === 0
-          ? undefined
-          : `cluster has no field "${[name, ...rest].join(".")}"`;
+        if (name === undefined || !(name in ClusterFields.shape) || rest.length > 0)
+          return `cluster has no field "${[name, ...rest].join(".")}"`;
+        return isMapping(name)
+          ? `cluster.${name} is a group of settings, not one value: name a value of your own in vars`
+          : undefined;
       case "host":
         return name !== undefined && HOST_FIELDS.has(name) && rest.length === 0
           ? undefined
@@ -68,10 +81,19 @@ export function checkNames(
         return `"${root}" is not a value (use cluster.*, host.*, vars.*, hosts, registered.*, self.*, gathered.*)`;
     }
   };
-  const check = (text: string, at: PropertyKey[]) => {
+  const check = (text: string, at: PropertyKey[], shell = false) => {
     for (const m of text.matchAll(VALUE_REF)) {
       const problem = why(m[1]!);
       if (problem) err(at, `{{ ${m[1]} }}: ${problem}`);
+    }
+    if (!shell) return;
+    const said = new Set<string>();
+    for (const u of templatePositions(text)) {
+      const problem = positionProblem(u);
+      if (problem && !said.has(problem)) {
+        said.add(problem);
+        err(at, problem);
+      }
     }
   };
   const checkAll = (value: unknown, at: PropertyKey[]): void => {
@@ -89,7 +111,7 @@ export function checkNames(
       continue;
     }
     const { phase, steps, at } = entry;
-    phase.gather.forEach((g, gi) => check(g.script, [...at, "gather", gi, "script"]));
+    phase.gather.forEach((g, gi) => check(g.script, [...at, "gather", gi, "script"], true));
     for (const g of phase.gather) {
       registered.add(g.name);
       gathered.add(g.name);
@@ -102,12 +124,22 @@ export function checkNames(
         if (literal) err(cat, literal);
       });
       checkAll(s.params, [...s.at, s.type]);
+      for (const field of SHELL_FIELDS[s.type] ?? []) {
+        const v = (s.params as Record<string, unknown>)[field];
+        if (typeof v === "string") {
+          const at = [...s.at, s.type, field];
+          for (const u of templatePositions(v)) {
+            const problem = positionProblem(u);
+            if (problem) err(at, problem);
+          }
+        }
+      }
       const reg = (s.params as { register?: string }).register;
       if (reg) registered.add(reg);
     }
     phase.handlers.forEach((h, hi) => {
-      if (h.run) check(h.run, [...at, "handlers", hi, "run"]);
-      if (h.verify) check(h.verify, [...at, "handlers", hi, "verify"]);
+      if (h.run) check(h.run, [...at, "handlers", hi, "run"], true);
+      if (h.verify) check(h.verify, [...at, "handlers", hi, "verify"], true);
     });
   }
   return issues;
@@ -129,6 +161,15 @@ function enumMismatch(condition: string): string | undefined {
       return `cluster.${f} is one of ${options.join(", ")}: "${literal}" can never match`;
   }
   return undefined;
+}
+
+/** A cluster field that holds settings (kubeVip, pacemaker…), not one value a template can insert. */
+function isMapping(field: string): boolean {
+  let t = (ClusterFields.shape as Record<string, z.ZodType>)[field] as
+    { _zod: { def: { type: string; innerType?: unknown } } } | undefined;
+  while (t && ["optional", "default", "nullable", "pipe", "prefault"].includes(t._zod.def.type))
+    t = (t._zod.def.innerType ?? (t._zod.def as { in?: unknown }).in) as typeof t;
+  return t !== undefined && ["object", "record", "union"].includes(t._zod.def.type);
 }
 
 function enumOptions(field: string): string[] | undefined {

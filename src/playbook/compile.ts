@@ -134,9 +134,12 @@ function bindHandler(h: HandlerEntry): HandlerDef {
     const unit = unitName(h.service);
     return {
       name: h.name,
-      run: () => command("systemctl", h.action, unit),
+      run: () => command("systemctl", h.action, "--", unit),
       verify: (ctx) =>
-        [command("systemctl", "is-active", "--quiet", unit), h.verify ? ctx.interpolateShell(h.verify) : ""]
+        [
+          command("systemctl", "is-active", "--quiet", "--", unit),
+          h.verify ? ctx.interpolateShell(h.verify) : "",
+        ]
           .filter(Boolean)
           .join(" && "),
       serial: h.serial,

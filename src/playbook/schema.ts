@@ -12,7 +12,9 @@ export const HandlerEntry = z
     name: z.string().min(1),
     service: z
       .string()
-      .regex(/^[A-Za-z0-9@_.-]+$/, { error: "expected a systemd unit name" })
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9@_.:-]*$/, {
+        error: "expected a systemd unit name (letters, digits, @ _ . : -, not starting with '-')",
+      })
       .optional()
       .describe("Unit to restart or reload; haprov then waits until it is active again"),
     action: z.enum(["restart", "reload"], { error: "expected restart or reload" }).default("restart"),

@@ -12,6 +12,13 @@ const mode = z.string().regex(/^0?[0-7]{3}$/, {
   error: 'expected an octal mode string such as "0644"',
 });
 
+/** A user or group: a POSIX name or a number, or one {{ value }} that must be one (issue #20). */
+const NAME = /^([a-z_][a-z0-9_-]{0,31}|\d{1,10})$/;
+const owner = z.string().regex(/^([a-z_][a-z0-9_-]{0,31}|\d{1,10}|\{\{\s*[A-Za-z_][\w.-]*\s*\}\})$/, {
+  error:
+    "expected a user or group name (lower-case letters, digits, '_' or '-', not starting with '-'), a number, or one {{ value }}",
+});
+
 export const FileParams = z
   .strictObject({
     path: z
@@ -20,8 +27,8 @@ export const FileParams = z
     content: z.string().optional(),
     template: z.string().optional(),
     mode: mode.default("0644"),
-    owner: z.string().default("root"),
-    group: z.string().default("root"),
+    owner: owner.default("root"),
+    group: owner.default("root"),
     validate: z
       .union([
         z.string(),
@@ -45,7 +52,7 @@ export type FileParams = z.infer<typeof FileParams>;
 
 /** The path with `{{ host.name }}`-style values filled in (per-host paths). */
 function pathOf(p: FileParams, ctx: StepContext): string {
-  const path = ctx.interpolate(p.path);
+  const path = ctx.interpolatePath(p.path);
   if (!path.startsWith("/")) throw new HaprovError(`file path ${path} (from ${p.path}) is not absolute`);
   return path;
 }
@@ -55,10 +62,18 @@ export function desiredContent(p: FileParams, ctx: StepContext): Buffer {
   return Buffer.from(text, p.encoding);
 }
 
-const ownerOf = (p: FileParams, ctx: StepContext) => ({
-  owner: ctx.interpolate(p.owner),
-  group: ctx.interpolate(p.group),
-});
+const ownerOf = (p: FileParams, ctx: StepContext) => {
+  const [owner, group] = [ctx.interpolate(p.owner), ctx.interpolate(p.group)];
+  for (const [field, v] of [
+    ["owner", owner],
+    ["group", group],
+  ] as const)
+    if (!NAME.test(v))
+      throw new HaprovError(
+        `file ${field} ${JSON.stringify(v)} (from ${p[field]}) is not a user or group name or number`,
+      );
+  return { owner, group };
+};
 
 export const fileStep: StepType<FileParams> = {
   type: "file",

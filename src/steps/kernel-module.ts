@@ -6,7 +6,9 @@ import { fileStep, type FileParams } from "./file.js";
 import type { StepType } from "./step.js";
 
 export const KernelModuleParams = z.strictObject({
-  name: z.string().regex(/^[a-z0-9_-]+$/, { error: "expected a kernel module name" }),
+  name: z.string().regex(/^[a-z0-9_][a-z0-9_-]*$/, {
+    error: "expected a kernel module name (letters, digits, '_' and '-', not starting with '-')",
+  }),
   persist: z.boolean().default(true).describe("Write /etc/modules-load.d/<name>.conf"),
 });
 export type KernelModuleParams = z.infer<typeof KernelModuleParams>;
@@ -35,7 +37,7 @@ export const kernelModuleStep: StepType<KernelModuleParams> = {
     const actions: Action[] = [];
     const what: string[] = [];
     if (state === "absent") {
-      actions.push({ kind: "exec", command: command("modprobe", p.name) });
+      actions.push({ kind: "exec", command: command("modprobe", "--", p.name) });
       what.push(`load ${p.name}`);
     }
     if (p.persist) {

@@ -5,7 +5,9 @@ import { serviceState, unitName } from "../facts/service.js";
 import type { StepType } from "./step.js";
 
 export const ServiceParams = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9@_.-]+$/, { error: "expected a systemd unit name" }),
+  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9@_.:-]*$/, {
+    error: "expected a systemd unit name (letters, digits, @ _ . : -, not starting with '-')",
+  }),
   enabled: z.boolean().default(true),
   state: z
     .enum(["started", "stopped", "unmanaged"], { error: "expected started, stopped or unmanaged" })
@@ -28,23 +30,23 @@ export const serviceStep: StepType<ServiceParams> = {
     const cmds: string[] = [];
     const what: string[] = [];
     if (s.enabled === "masked") {
-      cmds.push(command("systemctl", "unmask", unit));
+      cmds.push(command("systemctl", "unmask", "--", unit));
       what.push("unmask");
     }
     const isEnabled = ENABLED.has(s.enabled);
     if (p.enabled && !isEnabled) {
-      cmds.push(command("systemctl", "enable", unit));
+      cmds.push(command("systemctl", "enable", "--", unit));
       what.push("enable");
     } else if (!p.enabled && s.enabled === "enabled") {
-      cmds.push(command("systemctl", "disable", unit));
+      cmds.push(command("systemctl", "disable", "--", unit));
       what.push("disable");
     }
     const running = s.active === "active" || s.active === "activating" || s.active === "reloading";
     if (p.state === "started" && !running) {
-      cmds.push(command("systemctl", "start", unit));
+      cmds.push(command("systemctl", "start", "--", unit));
       what.push(`start (was ${s.active || "not installed"})`);
     } else if (p.state === "stopped" && running) {
-      cmds.push(command("systemctl", "stop", unit));
+      cmds.push(command("systemctl", "stop", "--", unit));
       what.push("stop");
     }
     if (cmds.length === 0) {

@@ -4,14 +4,25 @@ import { HaprovError } from "../core/errors.js";
 import { command } from "../core/quote.js";
 import { normalizeSysctl, sysctlValue } from "../facts/sysctl.js";
 import { fileStep, type FileParams } from "./file.js";
-import type { StepType } from "./step.js";
+import type { StepContext, StepType } from "./step.js";
+
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const ONE_LINE = /^[^\u0000-\u001f\u007f]*$/;
 
 export const SysctlParams = z.strictObject({
   values: z.record(
-    z.string().regex(/^[a-z0-9_.-]+$/, {
-      error: "expected a sysctl key such as net.ipv4.ip_forward",
+    // a dotted name that cannot read as an option (`--load`) or leave /etc/sysctl.d's line format
+    z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_][a-z0-9_/-]*)+$/, {
+      error: "expected a sysctl key such as net.ipv4.ip_forward: dotted, starting with a letter",
     }),
-    z.union([z.string(), z.number()]).transform(String),
+    z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .pipe(
+        z.string().max(4096).regex(ONE_LINE, {
+          error: "expected one line of printable characters (a newline would write a second setting)",
+        }),
+      ),
   ),
   file: z
     .string()
@@ -42,6 +53,22 @@ function persistParams(p: SysctlParams): FileParams {
   };
 }
 
+/**
+ * The values with their `{{ }}` filled in, once: the file and `sysctl -w` get the same value
+ * (issue #20), and a value from the run (a registered output) is one printable line too.
+ */
+function resolved(p: SysctlParams, ctx: StepContext): SysctlParams {
+  const values = Object.fromEntries(
+    Object.entries(p.values).map(([k, v]) => {
+      const value = ctx.interpolate(v);
+      if (!ONE_LINE.test(value))
+        throw new HaprovError(`sysctl ${k}: its value (from ${v}) is not one line of printable characters`);
+      return [k, value];
+    }),
+  );
+  return { ...p, values };
+}
+
 /** Live value (/proc/sys) and the persisted file, both checked, each fixed only when it differs. */
 export const sysctlStep: StepType<SysctlParams> = {
   type: "sysctl",
@@ -49,10 +76,11 @@ export const sysctlStep: StepType<SysctlParams> = {
   describe: (p) => `sysctl ${Object.keys(p.values).join(", ")}`,
   facts: (p, ctx) => [
     ...Object.keys(p.values).map((k) => sysctlValue(k)),
-    ...fileStep.facts(persistParams(p), ctx),
+    ...fileStep.facts(persistParams(resolved(p, ctx)), ctx),
   ],
-  files: (p, ctx) => fileStep.files!(persistParams(p), ctx),
-  plan(p, facts, ctx) {
+  files: (p, ctx) => fileStep.files!(persistParams(resolved(p, ctx)), ctx),
+  plan(params, facts, ctx) {
+    const p = resolved(params, ctx);
     const changes: string[] = [];
     const actions: Action[] = [];
     const diffs: string[] = [];
@@ -72,7 +100,7 @@ export const sysctlStep: StepType<SysctlParams> = {
     if (wrong.length > 0)
       actions.push({
         kind: "exec",
-        command: command("sysctl", "-q", "-w", ...wrong),
+        command: command("sysctl", "-q", "-w", "--", ...wrong),
       });
     const file = fileStep.plan(persistParams(p), facts, ctx);
     if (file.kind === "change") {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haprov, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab } from "../helpers/lab.js";
+import { steadyFailures } from "../helpers/prober.js";
 
 /**
  * Design E end to end (issue #14): a static etcd cluster with TLS (Debian's real etcd 3.4) on three
@@ -94,6 +95,8 @@ describe.runIf(dockerAvailable())(
       const r = await up();
       console.log(`etcd-local-proxy: bring-up of 4 fresh hosts ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      // up returned once the operator's endpoint (cp1's API server here) answered steadily (#19)
+      expect(await steadyFailures(`https://${lab.host("cp1").address}:6443/healthz`)).toBe(0);
       const members = await sh("cp1", `${etcdctl()} member list -w simple`);
       expect(
         members
@@ -189,6 +192,37 @@ describe.runIf(dockerAvailable())(
       expect(await sh("w1", "grep -c 'hand edit' /etc/haproxy/haproxy.cfg || true")).toBe("0");
       expect((await up()).stdout).not.toContain('"status":"changed"');
     }, 240_000);
+
+    it("quorum guard: with one member paused, a restart of another member is refused and names the paused one; once it is back, the owed restart runs (#19)", async () => {
+      await sh("cp3", "systemctl kill -s STOP etcd");
+      await sh("cp1", "echo '# hand edit' >> /etc/default/etcd");
+      const before = await started(["cp1"], "etcd");
+      const r = await up();
+      expect(r.code).toBe(1);
+      const failure = jsonSummary(r.stdout).failures.find((f) => f.host === "cp1");
+      expect(failure?.step).toBe("handler: restart etcd");
+      expect(failure?.message).toMatch(
+        /restart etcd not run on cp1: stopping cp1 in etcd would leave 1 healthy of 3 member\(s\), fewer than the majority of 2; unhealthy: cp3/,
+      );
+      expect(await started(["cp1"], "etcd")).toEqual(before); // not restarted
+      expect(
+        await sh(
+          "cp2",
+          `${etcdctl(`https://${lab.host("cp2").address}:2379`)} put /haprov-test/quorum-kept yes`,
+        ),
+      ).toBe("OK");
+
+      await sh("cp3", "systemctl kill -s CONT etcd");
+      await waitFor(
+        "cp3's member to answer again",
+        async () =>
+          (await sh("cp1", `${etcdctl()} endpoint health 2>&1 | grep -c 'is healthy' || true`)) === "3",
+      );
+      const again = await up();
+      expect(again.code, again.stderr + again.stdout.slice(-2000)).toBe(0);
+      expect(changes(again.stdout)).toContain("cp1 etcd members: handler restart etcd");
+      expect(await started(["cp1"], "etcd")).not.toEqual(before);
+    }, 180_000);
 
     it("an API server stopped: every node's haproxy takes it out of rotation and not one request fails", async () => {
       const t0 = Date.now();

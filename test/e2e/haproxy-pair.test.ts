@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changedSteps, haprov, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab, vipHolders, waitUntil } from "../helpers/lab.js";
-import { get200, startProber } from "../helpers/prober.js";
+import { get200, startProber, steadyFailures } from "../helpers/prober.js";
 
 /**
  * Design B end to end (issue #11): two dedicated load balancers (real keepalived with preemption and
@@ -54,6 +54,8 @@ describe.runIf(dockerAvailable())("haproxy-pair: an active/standby LB pair in fr
   it("fresh up: the VIP on the primary LB, /healthz through it, every control-plane node joined, LBs run no Kubernetes", async () => {
     const r = await up();
     expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    // up returned once the endpoint was steady: 20 requests in the next 5 s all succeed (#19)
+    expect(await steadyFailures(vipUrl)).toBe(0);
     expect(await holders()).toEqual(["lb1"]);
     expect(await get200(vipUrl)).toBe(true);
     const nodes = await sh("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes");

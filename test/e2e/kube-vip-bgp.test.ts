@@ -84,8 +84,14 @@ describe.runIf(dockerAvailable())(
       const r = await up();
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).not.toContain(PASSWORD);
-      await waitPaths(CPS);
+      // up returned only once every node had its session (#19): no waiting here
       expect(await established()).toEqual(CPS);
+      const probes = await sh(
+        "router",
+        `f=0; for i in $(seq 20); do c=$(curl -sk --max-time 1 -o /dev/null -w '%{http_code}' https://${LAB_BGP_VIP}:6443/healthz); [ "$c" = 200 ] || f=$((f+1)); sleep 0.25; done; echo $f`,
+      );
+      expect(probes).toBe("0");
+      await waitPaths(CPS);
       expect(await viaVip()).toBe("200");
       for (const n of CPS) {
         expect(await sh(n, `ip -4 -o addr show dev lo`)).toContain(` ${LAB_BGP_VIP}/32`);
@@ -103,6 +109,8 @@ describe.runIf(dockerAvailable())(
       const r = await haprov(["status", "-i", inv], { env });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain(`announced over BGP by cp1, cp2, cp3 to ${router} (AS ${LAB_ROUTER_AS})`);
+      // each node's session, as the node sees it (TCP 179)
+      expect(r.stdout).toContain("sessions: cp1 1/1, cp2 1/1, cp3 1/1");
       expect(r.stdout + r.stderr).not.toContain(PASSWORD);
     }, 120_000);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changedSteps, haprov, jsonEvents, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab, vipHolders, waitUntil } from "../helpers/lab.js";
-import { get200, startProber } from "../helpers/prober.js";
+import { get200, startProber, steadyFailures } from "../helpers/prober.js";
 
 /**
  * Design C end to end (issue #12): kube-vip's manifest rendered by haprov and run by the lab's
@@ -89,6 +89,8 @@ describe.runIf(dockerAvailable())("kube-vip: the VIP from a static pod with lead
     const r = await up();
     console.log(`kube-vip: bring-up of 3 fresh hosts ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    // up returned once the endpoint was steady: 20 requests in the next 5 s all succeed (#19)
+    expect(await steadyFailures(vipUrl)).toBe(0);
     // the init node's kube-vip read super-admin.conf while it initialised, then admin.conf
     expect(changes(r.stdout)).toEqual(
       expect.arrayContaining([

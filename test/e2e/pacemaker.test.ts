@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { changedSteps, haprov, jsonSummary } from "../helpers/haprov-cli.js";
 import { dockerAvailable, startLab, type Lab, vipHolders, waitUntil } from "../helpers/lab.js";
-import { get200, startProber } from "../helpers/prober.js";
+import { get200, startProber, steadyFailures } from "../helpers/prober.js";
 
 /**
  * Design D end to end (issue #13): real pacemaker, corosync, pcs, pcsd, IPaddr2 and haproxy on
@@ -36,6 +36,8 @@ describe.runIf(dockerAvailable())(
     it("fresh up: 3 nodes online and quorate, the VIP on one node, haproxy started on all three, /healthz through the VIP, every node joined", async () => {
       const r = await up();
       expect(r.code, r.stderr + r.stdout.slice(-4000)).toBe(0);
+      // up returned once the endpoint was steady: 20 requests in the next 5 s all succeed (#19)
+      expect(await steadyFailures(vipUrl)).toBe(0);
       const status = await crm("cp2");
       expect(status).toContain('with_quorum="true"');
       for (const h of CPS) expect(status).toMatch(new RegExp(`<node name="${h}" [^>]*online="true"`));

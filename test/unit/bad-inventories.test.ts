@@ -467,7 +467,7 @@ const ROWS: Row[] = [
     "a fence password too short to mask",
     `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  pacemaker:\n    fencing:\n      - { id: f1, agent: fence_ipmilan, host: cp1, options: { password: @@abc } }\n${HOSTS}`,
     "cluster.pacemaker.fencing[0].options.password",
-    /at least 6 characters/,
+    /a secret of 6 to 256 printable characters/,
   ],
   [
     "fencing neither devices nor disabled",
@@ -479,7 +479,7 @@ const ROWS: Row[] = [
     "a fence agent that is not one",
     `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  pacemaker:\n    fencing:\n      - { id: f1, agent: @@"ipmi; reboot", host: cp1 }\n${HOSTS}`,
     "cluster.pacemaker.fencing[0].agent",
-    /fence agent such as fence_ipmilan/,
+    /a fence agent haprov knows: fence_ipmilan, /,
   ],
   [
     "preempt delay of 0",

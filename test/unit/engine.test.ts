@@ -67,6 +67,7 @@ async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partia
       scope,
       interpolate: (t) => interpolate(t, { ...scope }),
       interpolateShell: (t) => interpolate(t, { ...scope }),
+      interpolatePath: (t) => interpolate(t, { ...scope }),
       renderTemplate: () => "",
     }),
     values: new RunValues(redactor),

@@ -104,6 +104,7 @@ const ctx = (host: HostSpec): StepContext => ({
   scope,
   interpolate: (t) => t,
   interpolateShell: (t) => t,
+  interpolatePath: (t) => t,
   renderTemplate: () => "",
 });
 

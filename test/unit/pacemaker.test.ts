@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { cibFixes, fixScript, type CibWant } from "../../src/recipes/pacemaker/cib.js";
@@ -31,7 +33,8 @@ describe("pacemaker CIB", () => {
       "the constraint colocate-vip-with-haproxy (the VIP only where haproxy runs) is missing",
       "the constraint order-haproxy-then-vip (haproxy starts before the VIP, Optional) is missing",
     ]);
-    const script = fixScript(all);
+    const { script, stdin } = fixScript(all);
+    expect(stdin).toBe("");
     expect(script).toContain(
       'pcs -f "$f" resource create k8s-vip ocf:heartbeat:IPaddr2 ip=10.0.0.100 cidr_netmask=24 nic=eth0 op monitor interval=5s',
     );
@@ -72,10 +75,39 @@ describe("pacemaker CIB", () => {
         },
       ],
     });
+    // the password is never on a command line (issue #20): a placeholder there, the value on stdin
     expect(devices.map((f) => f.commands).flat()).toEqual([
       'pcs -f "$f" property set stonith-enabled=true',
-      `pcs -f "$f" stonith create fence-cp1 fence_ipmilan ip=10.0.1.11 'password=pa ss'\\''wd' pcmk_host_list=cp1 op monitor interval=60s`,
+      `pcs -f "$f" stonith create fence-cp1 fence_ipmilan ip=10.0.1.11 password=@@haprov-secret:fence-cp1:password@@ pcmk_host_list=cp1 op monitor interval=60s`,
     ]);
+    const { script, stdin } = fixScript(devices);
+    expect(script).not.toContain("pa ss");
+    expect(stdin).toBe("pa ss'wd\n");
+  });
+
+  it("the fix script puts a hostile secret into the offline CIB as XML, from stdin, with a real awk", () => {
+    const secret = `p&<>"'\\$(x)w`;
+    const devices = fixes(CONVERGED, {
+      fencing: [{ id: "fence-cp1", agent: "fence_ipmilan", host: "cp1", options: { password: secret } }],
+    });
+    const { script, stdin } = fixScript(devices);
+    const put = [...script.matchAll(/^awk [\s\S]*?mv "\$f\.tmp" "\$f"$/gm)].map((m) => m[0]);
+    expect(put).toHaveLength(1);
+    const dir = mkdtempSync(join(tmpdir(), "haprov-cib-"));
+    writeFileSync(
+      join(dir, "cib.xml"),
+      `<nvpair name="password" value="@@haprov-secret:fence-cp1:password@@"/>\n`,
+    );
+    const r = spawnSync("sh", ["-c", `umask 077; cat > "$d/secrets"; ${put[0]}`], {
+      input: stdin,
+      env: { ...process.env, d: dir, f: join(dir, "cib.xml") },
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, "cib.xml"), "utf8")).toBe(
+      `<nvpair name="password" value="p&amp;&lt;&gt;&quot;&apos;\\$(x)w"/>\n`,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

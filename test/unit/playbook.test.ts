@@ -81,6 +81,7 @@ describe("playbook loading", () => {
       scope: { registered, gathered: {} },
       interpolate: (t: string) => interpolate(t, { host, registered }),
       interpolateShell: (t: string) => interpolate(t, { host, registered }),
+      interpolatePath: (t: string) => interpolate(t, { host, registered }),
       renderTemplate: () => "",
     });
     const keys = (r: Record<string, string>) => step.facts(ctx(r)).map((x) => x.key);

@@ -3,7 +3,7 @@ import type { StepPlan } from "../../src/core/action.js";
 import { describe, expect, it } from "vitest";
 import type { Fact, FactReader } from "../../src/core/fact.js";
 import type { HostSpec } from "../../src/core/host.js";
-import { interpolate, interpolateShell } from "../../src/core/interpolate.js";
+import { interpolate, interpolatePath, interpolateShell } from "../../src/core/interpolate.js";
 import type { StepContext } from "../../src/core/step.js";
 import { fileState, pathExists, commandSucceeds, type FileState } from "../../src/facts/file-state.js";
 import { kernelModule } from "../../src/facts/kernel-module.js";
@@ -20,6 +20,7 @@ const ctx: StepContext = {
   scope: { registered: {}, gathered: {} },
   interpolate: (t) => interpolate(t, { host: { name: "cp1" }, registered: {} }),
   interpolateShell: (t) => interpolateShell(t, { host: { name: "cp1" }, registered: {} }),
+  interpolatePath: (t) => interpolatePath(t, { host: { name: "cp1" }, registered: {} }),
   renderTemplate: (n) => `template ${n}\n`,
 };
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -172,7 +173,7 @@ const ROWS: Row[] = [
       [pathExists("/etc/sysctl.d"), true],
     ],
     kind: "change",
-    actions: ["sysctl -q -w net.ipv4.ip_forward=1"],
+    actions: ["sysctl -q -w -- net.ipv4.ip_forward=1"],
     summary: /ip_forward 0 → 1/,
   },
   {
@@ -210,7 +211,7 @@ const ROWS: Row[] = [
       ],
     ],
     kind: "change",
-    actions: ["systemctl start haproxy.service"],
+    actions: ["systemctl start -- haproxy.service"],
   },
   {
     name: "service: masked → unmask, enable, start",
@@ -224,7 +225,7 @@ const ROWS: Row[] = [
     ],
     kind: "change",
     actions: [
-      "systemctl unmask keepalived.service && systemctl enable keepalived.service && systemctl start keepalived.service",
+      "systemctl unmask -- keepalived.service && systemctl enable -- keepalived.service && systemctl start -- keepalived.service",
     ],
   },
   {
@@ -290,7 +291,7 @@ const ROWS: Row[] = [
       [pathExists("/etc/modules-load.d"), true],
     ],
     kind: "change",
-    actions: ["modprobe br_netfilter", "write /etc/modules-load.d/br_netfilter.conf"],
+    actions: ["modprobe -- br_netfilter", "write /etc/modules-load.d/br_netfilter.conf"],
   },
   {
     name: "command: creates exists",

@@ -60,9 +60,9 @@ export function serviceHandler(o: {
   const unit = unitName(o.unit);
   return {
     name: o.name,
-    run: () => command("systemctl", o.action, unit),
+    run: () => command("systemctl", o.action, "--", unit),
     verify: (ctx) =>
-      [sh`systemctl is-active --quiet ${unit}`, ...(o.healthy ? [o.healthy(ctx)] : [])].join(" && "),
+      [sh`systemctl is-active --quiet -- ${unit}`, ...(o.healthy ? [o.healthy(ctx)] : [])].join(" && "),
     serial: o.serial,
   };
 }

@@ -24,6 +24,7 @@ export function typedStep<P>(input: RecipeInput, s: TypedStep<P>): BoundStep {
     ...ctx,
     interpolate: (t) => t,
     interpolateShell: (t) => t,
+    interpolatePath: (t) => t,
     renderTemplate: (name) => {
       throw new Error(`recipe step ${s.name} asked for template ${name}`);
     },

@@ -1,3 +1,4 @@
+import { isSecretOption } from "../../config/fence-agents.js";
 import type { FenceDevice } from "../../config/schema.js";
 import { sh } from "../../core/quote.js";
 import { find, findAll, nvpairs, type XmlElement } from "./xml.js";
@@ -23,11 +24,18 @@ export interface CibWant {
   fencing: "disabled" | FenceDevice[];
 }
 
-/** One object that differs: what is wrong in words, and the `pcs -f FILE` lines that fix it. */
+/**
+ * One object that differs: what is wrong in words, and the `pcs -f FILE` lines that fix it. Secret
+ * option values are never in those lines (issue #20: a command line is visible to every local user
+ * in `ps`): the lines carry a placeholder, and the fix script puts the value in from its stdin.
+ */
 export interface CibFix {
   what: string;
   commands: string[];
+  secrets?: { placeholder: string; value: string }[];
 }
+
+const placeholder = (device: string, key: string) => `@@haprov-secret:${device}:${key}@@`;
 
 /** `pcs -f "$f" …`: the offline CIB the fix script edits (`$f` is set by the script). */
 const pcsF = (rest: string) => `pcs -f "$f" ${rest}`;
@@ -63,11 +71,17 @@ export function cibFixes(cib: XmlElement, want: CibWant): CibFix[] {
         ...Object.fromEntries(Object.entries(d.options).map(([k, v]) => [k, String(v)])),
         pcmk_host_list: d.host,
       };
+      const secrets = Object.keys(d.options)
+        .filter((k) => isSecretOption(d.agent, k))
+        .map((k) => ({ key: k, placeholder: placeholder(d.id, k), value: attrs[k]! }));
+      const onLine = { ...attrs, ...Object.fromEntries(secrets.map((x) => [x.key, x.placeholder])) };
+      const carry = { secrets: secrets.map(({ placeholder: p, value }) => ({ placeholder: p, value })) };
       const live = primitive(cib, d.id);
       if (!live)
         fixes.push({
           what: `fence device ${d.id} is missing`,
-          commands: [pcsF(sh`stonith create ${d.id} ${d.agent} ${kv(attrs)} op monitor interval=60s`)],
+          commands: [pcsF(sh`stonith create ${d.id} ${d.agent} ${kv(onLine)} op monitor interval=60s`)],
+          ...carry,
         });
       else if (live.attrs.type !== d.agent || !sameAttrs(nvpairs(live, "instance_attributes"), attrs))
         fixes.push({
@@ -76,9 +90,10 @@ export function cibFixes(cib: XmlElement, want: CibWant): CibFix[] {
             live.attrs.type !== d.agent
               ? [
                   pcsF(sh`stonith delete ${d.id}`),
-                  pcsF(sh`stonith create ${d.id} ${d.agent} ${kv(attrs)} op monitor interval=60s`),
+                  pcsF(sh`stonith create ${d.id} ${d.agent} ${kv(onLine)} op monitor interval=60s`),
                 ]
-              : [pcsF(sh`stonith update ${d.id} ${kv(attrs)}`)],
+              : [pcsF(sh`stonith update ${d.id} ${kv(onLine)}`)],
+          ...carry,
         });
     }
 
@@ -175,15 +190,36 @@ export function cibFixes(cib: XmlElement, want: CibWant): CibFix[] {
  * edits there, `pcs cluster verify --full` on the result, then one atomic `cib-push diff-against`
  * (REFERENCE.md §0.4). A failed edit or verification pushes nothing.
  */
-export function fixScript(fixes: CibFix[]): string {
-  return [
-    "set -e",
-    "d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT",
-    'pcs cluster cib "$d/orig.xml"',
-    'cp "$d/orig.xml" "$d/new.xml"',
-    'f="$d/new.xml"',
-    ...fixes.flatMap((x) => x.commands),
-    'pcs cluster verify -f "$f" --full',
-    'pcs cluster cib-push "$f" diff-against="$d/orig.xml"',
-  ].join("\n");
+export function fixScript(fixes: CibFix[]): { script: string; stdin: string } {
+  const secrets = fixes.flatMap((x) => x.secrets ?? []);
+  return {
+    script: [
+      "set -e",
+      "umask 077",
+      "d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT",
+      // the secret values, one per line, from stdin into the private directory (never argv)
+      'cat > "$d/secrets"',
+      'pcs cluster cib "$d/orig.xml"',
+      'cp "$d/orig.xml" "$d/new.xml"',
+      'f="$d/new.xml"',
+      ...fixes.flatMap((x) => x.commands),
+      ...secrets.map((x, i) => putSecret(x.placeholder, i + 1)),
+      'pcs cluster verify -f "$f" --full',
+      'pcs cluster cib-push "$f" diff-against="$d/orig.xml"',
+    ].join("\n"),
+    stdin: secrets.map((x) => `${x.value}\n`).join(""),
+  };
+}
+
+/**
+ * Line `n` of the secrets file replaces `placeholder` in the offline CIB, XML-escaped, by awk
+ * reading both files: the value is never on a command line. A literal substitution (index/substr),
+ * so no character of the value means anything to awk.
+ */
+const PUT_SECRET = String.raw`NR == FNR { if (FNR == n) v = $0; next }
+FNR == 1 { gsub(/&/, "\&amp;", v); gsub(/</, "\&lt;", v); gsub(/>/, "\&gt;", v); gsub(/"/, "\&quot;", v); gsub(/'/, "\&apos;", v) }
+{ out = ""; s = $0; while ((i = index(s, p)) > 0) { out = out substr(s, 1, i - 1) v; s = substr(s, i + length(p)) } print out s }`;
+
+function putSecret(placeholder: string, n: number): string {
+  return sh`awk -v ${`n=${n}`} -v ${`p=${placeholder}`} ${PUT_SECRET} "$d/secrets" "$f" > "$f.tmp" && mv "$f.tmp" "$f"`;
 }

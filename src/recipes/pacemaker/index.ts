@@ -387,8 +387,9 @@ function resourcesStep(input: RecipeInput): BoundStep {
       if (leader(v) !== v.host.name) return skip(`${leader(v)} edits the cluster's configuration`);
       const fixes = cibFixes(facts.get(cibFact), want);
       if (fixes.length === 0) return noop("the VIP, the haproxy clone, their constraints and fencing match");
+      const { script, stdin } = fixScript(fixes);
       return change(fixes.map((f) => f.what).join("; "), [
-        { kind: "exec", command: fixScript(fixes), timeoutMs: 120_000 },
+        { kind: "exec", command: script, stdin, timeoutMs: 120_000 },
       ]);
     },
   };
