@@ -180,7 +180,7 @@ async function loadAndCompile(
   }
   const playbook = await loadPlaybook(resolvePlaybook(o.playbook ?? mode));
   checkTemplates(playbook);
-  const names = checkNames(playbook, loaded.inventory, playbook.recipe ? recipe.values : []);
+  const names = checkNames(playbook, loaded.inventory, playbook.recipe ? recipe.values : [], loaded.secrets);
   if (names.length > 0) throw new InputError(names);
   const input = { inventory: loaded.inventory, hosts, limit };
   const recipePhases =

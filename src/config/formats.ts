@@ -16,12 +16,19 @@ export const dnsLabel = z.string({ error: "expected a name" }).regex(/^[a-z0-9](
   error: "expected a DNS label: lower-case letters, digits and '-', at most 63 characters",
 });
 
-/** A DNS name (host names, FQDNs): labels of letters, digits and '-', dots between, ≤ 253. */
+/**
+ * A DNS name (host names, FQDNs): labels of letters, digits and '-', dots between, ≤ 253. The last
+ * label is not all digits (issue #20): `192.0.2.256`, `2130706433` or `0x7f.1` are what inet_aton
+ * reads as addresses (or a typo of one), never names, so they are refused instead of resolved.
+ */
 export const dnsName = z
   .string({ error: "expected a host name" })
   .max(253, { error: "expected a DNS name of at most 253 characters" })
   .regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, {
     error: "expected a DNS name: letters, digits and '-' in dot-separated labels",
+  })
+  .refine((n) => !/(^|\.)\d+$/.test(n) && !/^0x[0-9a-f]+(\.|$)/i.test(n), {
+    error: "looks like an IPv4 address but is not a valid one (four numbers 0-255, e.g. 192.0.2.10)",
   });
 
 export const ipv4 = z.ipv4({ error: "expected an IPv4 address such as 10.0.0.11" });
@@ -104,8 +111,9 @@ export const bgpPassword = z
   })
   .max(80, { error: "expected at most 80 characters (the TCP MD5 key limit)" })
   .regex(/^[\u0021-\u007e]+$/, { error: "expected printable ASCII without spaces" })
-  .regex(/^[^:,;"'\\]+$/, {
-    error: "expected none of : , ; \" ' \\: kube-vip's bgp_peers list uses : , and ; as separators",
+  .regex(/^[^:,;"'\\$]+$/, {
+    error:
+      "expected none of : , ; $ \" ' \\: kube-vip's bgp_peers list uses : , and ; as separators, and the kubelet expands $(VAR) in a pod's env",
   });
 
 /** A BGP autonomous system number (4-byte, 0 and 4294967295 reserved). */
@@ -120,7 +128,10 @@ export const KUBERNETES_MINORS = { min: 27, max: 33 } as const;
 
 export const kubernetesVersion = z
   .string({ error: "expected a Kubernetes version such as v1.31.2" })
-  .regex(/^v?1\.\d{1,3}\.\d{1,3}$/, { error: "expected a Kubernetes version such as v1.31.2" })
+  // no leading zeros (v1.031.000 would be taken as 1.31.0 by some tools and as a typo by others)
+  .regex(/^v?1\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/, {
+    error: "expected a Kubernetes version such as v1.31.2",
+  })
   .refine(
     (v) => {
       const m = /^v?1\.(\d+)\./.exec(v);

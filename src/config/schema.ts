@@ -148,7 +148,8 @@ export const FenceDevice = z
     for (const [key, value] of Object.entries(d.options)) {
       const keyProblem = optionKeyProblem(d.agent, key);
       if (keyProblem) {
-        ctx.addIssue({ code: "custom", path: ["options", key], message: keyProblem });
+        // located at the key itself (zod-issues.ts), as an unknown key is
+        ctx.addIssue({ code: "custom", path: ["options", key], message: keyProblem, params: { at: "key" } });
         continue;
       }
       const format = FENCE_AGENTS[d.agent]?.[key];

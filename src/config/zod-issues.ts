@@ -56,7 +56,9 @@ function located(issues: readonly Issue[], locate: Locator, data?: unknown): Inp
       message = `is required: ${message.replace(/^Invalid input: /, "")}`;
     }
     // A bad key is located at the key, not at its value.
-    const keyIssue = issue.code === "invalid_key" && issue.path.length > 0;
+    const keyIssue =
+      (issue.code === "invalid_key" || (issue.code === "custom" && issue.params?.at === "key")) &&
+      issue.path.length > 0;
     out.push({
       location: keyIssue ? locate(issue.path.slice(0, -1), String(issue.path.at(-1))) : locate(issue.path),
       path: formatPath(issue.path),

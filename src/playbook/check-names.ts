@@ -31,6 +31,8 @@ export function checkNames(
   pb: LoadedPlaybook,
   inv: Inventory,
   recipeValues: readonly RunKey[],
+  /** Secret values of the inventory (`!secret`, secret fields): a var holding one is secret. */
+  secrets: readonly string[] = [],
 ): InputIssue[] {
   const issues: InputIssue[] = [];
   const registered = new Set<string>();
@@ -42,6 +44,20 @@ export function checkNames(
   ]);
   const err = (at: PropertyKey[], message: string) =>
     issues.push({ location: pb.locate(at), path: formatPath(at), message, severity: "error" });
+  // Values that are secrets (issue #20): they may fill a file's content, never its path or owner,
+  // which every step name, plan line and `render` prints.
+  const secretValues = new Set(secrets);
+  const secretRefs = new Set<string>(["cluster.vrrpPassword"]);
+  const varsOf = [inv.vars ?? {}, ...inv.hosts.map((h) => h.vars ?? {})];
+  for (const v of varsOf)
+    for (const [k, val] of Object.entries(v)) if (secretValues.has(String(val))) secretRefs.add(`vars.${k}`);
+  const secretRun = new Set<string>();
+  const isSecretRef = (ref: string) => {
+    const [root, name] = ref.split(".");
+    return (
+      secretRefs.has(ref) || (["registered", "self", "gathered"].includes(root!) && secretRun.has(name!))
+    );
+  };
 
   const why = (path: string): string | undefined => {
     const [root, name, ...rest] = path.split(".");
@@ -106,7 +122,11 @@ export function checkNames(
   let recipeSeen = false;
   for (const entry of pb.entries) {
     if (entry.kind === "recipe") {
-      if (!recipeSeen) for (const k of recipeValues) registered.add(k.name);
+      if (!recipeSeen)
+        for (const k of recipeValues) {
+          registered.add(k.name);
+          if (k.secret) secretRun.add(k.name);
+        }
       recipeSeen = true;
       continue;
     }
@@ -115,6 +135,7 @@ export function checkNames(
     for (const g of phase.gather) {
       registered.add(g.name);
       gathered.add(g.name);
+      if (g.secret) secretRun.add(g.name);
     }
     for (const s of steps) {
       s.when.forEach((c, ci) => {
@@ -134,8 +155,33 @@ export function checkNames(
           }
         }
       }
-      const reg = (s.params as { register?: string }).register;
+      if (s.type === "file")
+        for (const field of ["path", "owner", "group"]) {
+          const text = (s.params as Record<string, unknown>)[field];
+          if (typeof text !== "string") continue;
+          for (const m of text.matchAll(VALUE_REF)) {
+            if (isSecretRef(m[1]!))
+              err(
+                [...s.at, s.type, field],
+                `{{ ${m[1]} }} is a secret: a file's ${field} is printed in step names, plan and render; use it in the content only`,
+              );
+            // the inventory's own values are known now: one that is no path segment is refused
+            // here, with its place, rather than when the step plans (core/interpolate.ts)
+            const [root, name] = m[1]!.split(".");
+            if (field === "path" && root === "vars" && name)
+              for (const v of varsOf) {
+                const value = v[name];
+                if (value !== undefined && !isSegment(String(value)))
+                  err(
+                    [...s.at, s.type, field],
+                    `{{ ${m[1]} }} is ${JSON.stringify(String(value))}: a value inserted into a file path must be one path segment (no '/', not '.' or '..', not empty)`,
+                  );
+              }
+          }
+        }
+      const reg = (s.params as { register?: string; secret?: boolean }).register;
       if (reg) registered.add(reg);
+      if (reg && (s.params as { secret?: boolean }).secret) secretRun.add(reg);
     }
     phase.handlers.forEach((h, hi) => {
       if (h.run) check(h.run, [...at, "handlers", hi, "run"], true);
@@ -162,6 +208,10 @@ function enumMismatch(condition: string): string | undefined {
   }
   return undefined;
 }
+
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\u0000-\u001f]/;
+const isSegment = (v: string) => v !== "" && v !== "." && v !== ".." && !v.includes("/") && !CONTROL.test(v);
 
 /** A cluster field that holds settings (kubeVip, pacemaker…), not one value a template can insert. */
 function isMapping(field: string): boolean {

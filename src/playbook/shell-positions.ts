@@ -99,11 +99,18 @@ export function templatePositions(text: string): TemplateUse[] {
   const refs: string[] = [];
   const s = text.replace(VALUE_REF, (_m, ref: string) => SENTINEL(refs.push(ref) - 1));
   const found: TemplateUse[] = [];
+  const marked = new Set<number>();
   const mark = (segment: string, position: Position, runner?: string) => {
-    for (const m of segment.matchAll(SENTINEL_RE))
+    for (const m of segment.matchAll(SENTINEL_RE)) {
+      marked.add(Number(m[1]));
       found.push({ ref: refs[Number(m[1])]!, position, ...(runner ? { runner } : {}) });
+    }
   };
   scan(s, 0, undefined, mark);
+  // the rest stand as words of their own (at the top, or inside $( … ))
+  refs.forEach((ref, i) => {
+    if (!marked.has(i)) found.push({ ref, position: "word" });
+  });
   return found;
 }
 

@@ -86,13 +86,13 @@ phases:
     steps:
       - name: app config
         file:
-          path: "{{ vars.root }}/{{ host.name }}/app.conf"
+          path: "${work}/hosts/{{ host.name }}/app.conf"
           content: "cluster {{ cluster.name }}\\nhost {{ host.name }}\\nauth {{ cluster.vrrpPassword }} {{ vars.token }}\\n"
           mode: "0640"
           validate: "grep -q '^cluster ' %s"
         notify: [reload app]
       - name: cluster hosts
-        file: { path: "{{ vars.root }}/{{ host.name }}/hosts", template: cluster-hosts }
+        file: { path: "${work}/hosts/{{ host.name }}/hosts", template: cluster-hosts }
       - name: one-off stamp
         command: { run: "date +%s > {{ vars.root }}/{{ host.name }}/stamp", creates: "{{ vars.root }}/{{ host.name }}/stamp" }
       - name: fail on demand
@@ -105,9 +105,9 @@ phases:
     gather:
       - { name: shared, script: "cat {{ vars.root }}/{{ host.name }}/shared", secret: true, generate: { length: 12 } }
     steps:
-      - file: { path: "{{ vars.root }}/{{ host.name }}/done", content: "ok\\n" }
+      - file: { path: "${work}/hosts/{{ host.name }}/done", content: "ok\\n" }
       - name: shared secret
-        file: { path: "{{ vars.root }}/{{ host.name }}/shared", content: "{{ registered.shared }}", mode: "0600", secret: true }
+        file: { path: "${work}/hosts/{{ host.name }}/shared", content: "{{ registered.shared }}", mode: "0600", secret: true }
 `,
     );
   });

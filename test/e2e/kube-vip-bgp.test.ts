@@ -120,8 +120,18 @@ describe.runIf(dockerAvailable())(
       expect(Object.values(jsonSummary(r.stdout).hosts).every((h) => h.changed === 0)).toBe(true);
     }, 300_000);
 
-    it("a wrong password on one node: BIRD refuses its session and its path goes; a rerun puts the manifest back", async () => {
-      await sh("cp2", `sed -i 's/:${PASSWORD}:/:wrong-pass9:/' ${MANIFEST}`);
+    it("a wrong password on one node: BIRD refuses its session and its path goes; a rerun puts the peers file back and restarts that kube-vip", async () => {
+      // the password is in a 0600 file on the host, not in the pod's env (#20)
+      const file = "/etc/kubernetes/kube-vip-bgp-peers.json";
+      expect(await sh("cp2", `cat ${MANIFEST}`)).not.toContain(PASSWORD);
+      expect(await sh("cp2", `grep -c 'config_file' ${MANIFEST}`)).toBe("1");
+      expect(await sh("cp2", `stat -c '%a %U' ${file}`)).toBe("600 root");
+      await sh("cp2", `sed -i 's/${PASSWORD}/wrong-pass9/' ${file}`);
+      // the kubelet does not watch the file: restart the static pod, as an operator would
+      await sh(
+        "cp2",
+        `mv ${MANIFEST} /root/kv.yaml && while pgrep -x kube-vip >/dev/null; do sleep 0.2; done && mv /root/kv.yaml ${MANIFEST}`,
+      );
       await waitPaths(["cp1", "cp3"]);
       // the session stays refused (TCP MD5 mismatch): not just a restart's gap
       await new Promise((r) => setTimeout(r, HOLD * 1000));
@@ -129,7 +139,10 @@ describe.runIf(dockerAvailable())(
       expect(await pathsFrom()).toEqual(["cp1", "cp3"]);
       const r = await up();
       expect(r.code, r.stderr).toBe(0);
-      expect(changedSteps(r.stdout)).toEqual(["cp2 join control plane: kube-vip manifest"]);
+      expect(changedSteps(r.stdout)).toEqual([
+        "cp2 kube-vip admin kubeconfig: handler restart kube-vip",
+        "cp2 kube-vip admin kubeconfig: kube-vip BGP peers file",
+      ]);
       await waitPaths(CPS);
     }, 300_000);
 

@@ -26,15 +26,34 @@ describe.runIf(dockerAvailable())(
     const crm = async (h: string) => sh(h, "crm_mon -1 --output-as=xml");
     const cibEpoch = (h: string) => sh(h, `cibadmin --query | head -n 1 | grep -o 'epoch="[0-9]*"'`);
 
+    // a password with quotes and a $: its quoted forms must be masked too, and no command line
+    // on any host may carry it (#20)
+    const HACLUSTER_PW = `hc'Pw"$x9`;
+    process.env.HAPROV_TEST_HACLUSTER_PW = HACLUSTER_PW;
+
     beforeAll(async () => {
       lab = await startLab({ names: CPS });
-      inv = lab.inventory({ mode: "pacemaker", cluster: "pacemaker: { fencing: disabled, token: 2000 }" });
+      inv = lab.inventory({
+        mode: "pacemaker",
+        cluster:
+          'pacemaker: { fencing: disabled, token: 2000, haclusterPassword: "${HAPROV_TEST_HACLUSTER_PW}" }',
+      });
       vipUrl = `https://${lab.subnet.vip}:8443/healthz`;
     }, 180_000);
     afterAll(async () => lab?.destroy());
 
     it("fresh up: 3 nodes online and quorate, the VIP on one node, haproxy started on all three, /healthz through the VIP, every node joined", async () => {
+      // every command line on every host, sampled every 100 ms while up runs
+      await Promise.all(
+        CPS.map((h) =>
+          sh(
+            h,
+            "setsid sh -c 'while [ ! -e /tmp/ps.stop ]; do ps -eo args >> /tmp/ps.log; sleep 0.1; done' >/dev/null 2>&1 < /dev/null &",
+          ),
+        ),
+      );
       const r = await up();
+      await Promise.all(CPS.map((h) => sh(h, "touch /tmp/ps.stop")));
       expect(r.code, r.stderr + r.stdout.slice(-4000)).toBe(0);
       // up returned once the endpoint was steady: 20 requests in the next 5 s all succeed (#19)
       expect(await steadyFailures(vipUrl)).toBe(0);
@@ -58,9 +77,16 @@ describe.runIf(dockerAvailable())(
         );
         expect(await sh(h, "stat -c '%a %U' /var/lib/haprov/*/hacluster-password")).toBe("600 root");
       }
-      // the hacluster password never reached a command line or the output
+      // the hacluster password never reached a command line or the output, in any form
       const pw = await sh("cp1", "cat /var/lib/haprov/*/hacluster-password");
-      expect(r.stdout + r.stderr).not.toContain(pw);
+      expect(pw).toBe(HACLUSTER_PW);
+      const forms = [pw, pw.replaceAll("'", "'\\''"), JSON.stringify(pw).slice(1, -1)];
+      for (const f of forms) expect(r.stdout + r.stderr).not.toContain(f);
+      for (const h of CPS) {
+        const log = (await lab.exec(h, "cat /tmp/ps.log")).output;
+        expect(log.split("\n").length, `${h}: the ps sampler ran`).toBeGreaterThan(100);
+        for (const f of forms) expect(log, `${h}: a command line carried the password`).not.toContain(f);
+      }
       const st = await haprov(["status", "-i", inv]);
       expect(st.code, st.stdout).toBe(0);
       expect(st.stdout).toMatch(/quorum yes; fencing disabled \(lab only\)/);

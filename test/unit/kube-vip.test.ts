@@ -8,6 +8,7 @@ import {
   type KubeconfigFile,
   type KubeVipInput,
 } from "../../src/recipes/kube-vip/manifest.js";
+import { renderBgpPeersFile } from "../../src/recipes/kube-vip/manifest.js";
 
 /** Design C's pure parts (issue #12): the manifest kube-vip v1.2.3 reads, and the inventory rules. */
 const INPUT = {
@@ -128,7 +129,8 @@ describe("kube-vip BGP mode", () => {
       bgp_enable: "true",
       bgp_routerid: "10.0.0.11",
       bgp_as: "65001",
-      bgp_peers: "10.0.0.1:65000:s3cret-md5:false,10.0.0.2:65000::true",
+      // a peer has a password: the peers go to a 0600 file on the host, not into the env (#20)
+      config_file: "/etc/kube-vip/bgp-peers.json",
       bgp_hold_time: "9",
       bgp_keepalive_interval: "3",
       control_plane_health_check_address: "https://kubernetes:6443/livez",
@@ -136,6 +138,33 @@ describe("kube-vip BGP mode", () => {
       address: "10.0.0.100",
     });
     expect(e).not.toHaveProperty("vip_leasename");
+    expect(e).not.toHaveProperty("bgp_peers");
+    expect(JSON.stringify(pod({ bgp: BGP }))).not.toContain("s3cret-md5");
+    // without any password the peers stay in the env, as kube-vip parses them
+    const open = env(pod({ bgp: { ...BGP, peers: BGP.peers.map((p) => ({ ...p, password: undefined })) } }));
+    expect(open.bgp_peers).toBe("10.0.0.1:65000::false,10.0.0.2:65000::true");
+    expect(open).not.toHaveProperty("config_file");
+  });
+
+  it("writes the peers file as kube-vip v1.2.3 reads it (BGPConfig.Peers, Go field names) and mounts it read-only", () => {
+    expect(JSON.parse(renderBgpPeersFile(BGP.peers))).toEqual({
+      BGPConfig: {
+        Peers: [
+          { Address: "10.0.0.1", Port: 179, AS: 65000, Password: "s3cret-md5", MultiHop: false },
+          { Address: "10.0.0.2", Port: 179, AS: 65000, Password: "", MultiHop: true },
+        ],
+      },
+    });
+    const p = pod({ bgp: BGP });
+    expect(p.spec.containers[0]!.volumeMounts).toContainEqual({
+      name: "bgp-peers",
+      mountPath: "/etc/kube-vip/bgp-peers.json",
+      readOnly: true,
+    });
+    expect(p.spec.volumes).toContainEqual({
+      name: "bgp-peers",
+      hostPath: { path: "/etc/kubernetes/kube-vip-bgp-peers.json", type: "File" },
+    });
   });
 
   it("mounts the cluster CA the health check verifies against", () => {

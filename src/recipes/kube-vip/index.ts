@@ -12,10 +12,11 @@ import { INIT_NODE, isInitNode, notInitNode } from "../kubeadm/values.js";
 import type { Endpoint, Recipe, RuleIssue } from "../recipe.js";
 import { kubeadmSources, leaseHolderSource, vipHolderSource } from "../membership/sources.js";
 import { LEASE_NAME } from "./manifest.js";
-import { sameSubnet } from "../../config/ipv4.js";
+import { sameSubnet, specialAddress } from "../../config/ipv4.js";
 import { vipRules } from "../vip/rules.js";
 import { KUBE_VIP_MANIFEST, renderKubeVipManifest, type KubeconfigFile } from "./manifest.js";
 import { kubeVipStatus } from "./status.js";
+import { kubeVipStartedAfterFile, peersFileFirst, peersFileKept, restartKubeVip } from "./peers-file.js";
 
 /**
  * Design C (REFERENCE.md §3, seed 001): kube-vip as a static pod on every control-plane node holds
@@ -96,6 +97,7 @@ function settlePhase(input: RecipeInput) {
     name: "kube-vip admin kubeconfig",
     hosts: byRole(input.hosts, "control-plane"),
     steps: [
+      peersFileKept(input),
       step({
         name: "kube-vip manifest with admin.conf",
         type: fileStep,
@@ -120,29 +122,18 @@ function settlePhase(input: RecipeInput) {
       }),
     ],
     handlers: [
+      restartKubeVip,
       {
         // The kubelet restarts kube-vip some time after its manifest changed; until then the
         // old one (super-admin.conf) may still lead, and the VIP may move once more (issue #19).
         name: "kube-vip restarted",
         run: () => "true",
-        verify: () => kubeVipStartedAfter(KUBE_VIP_MANIFEST),
+        verify: () => kubeVipStartedAfterFile(KUBE_VIP_MANIFEST),
         serial: false,
       },
     ],
   });
 }
-
-/**
- * Exit 0 once a kube-vip process (comm "kube-vip": the container's process as the node sees it)
- * started after `manifest` was last written: the kubelet has restarted it with that manifest.
- */
-export const kubeVipStartedAfter = (manifest: string) =>
-  [
-    sh`m=$(stat -c %Y ${manifest}) || exit 1`,
-    `bt=$(awk '/^btime/ { print $2 }' /proc/stat); hz=$(getconf CLK_TCK)`,
-    `for p in $(pgrep -x kube-vip); do st=$(awk '{ print $22 }' "/proc/$p/stat" 2>/dev/null) || continue; [ -n "$st" ] && [ $((bt + st / hz)) -ge "$m" ] && exit 0; done`,
-    "exit 1",
-  ].join("\n");
 
 /** Exit 0 when this node has an established BGP session (TCP 179) with every peer. */
 export const bgpSessionsUp = (peers: string[]) =>
@@ -184,14 +175,49 @@ function bgpRules(inv: Inventory): RuleIssue[] {
       });
   });
   b.peers.forEach((p, i) => {
+    const at = ["cluster", "kubeVip", "bgp", "peers", i, "address"];
     const self = inv.hosts.find((h) => h.address === p.address);
     if (self)
       issues.push({
-        path: ["cluster", "kubeVip", "bgp", "peers", i, "address"],
+        path: at,
         message: `${p.address} is host ${self.name}: peers are the network's routers, not cluster nodes`,
         severity: "error",
       });
+    const special = specialAddress(p.address);
+    if (special && !special.startsWith("a loopback"))
+      issues.push({
+        path: at,
+        message: `${p.address} is ${special}: a BGP peer is a router's address`,
+        severity: "error",
+      });
+    if (b.peers.findIndex((q) => q.address === p.address) < i)
+      issues.push({
+        path: at,
+        message: `${p.address} is listed twice: one session per peer`,
+        severity: "error",
+      });
   });
+  // Router IDs: not 0.0.0.0 or 255.255.255.255 (RFC 6286: a BGP Identifier is a non-zero unicast
+  // 32-bit value), and not a peer's own (the peer drops an OPEN carrying its own identifier).
+  inv.hosts.forEach((h, i) => {
+    if (!h.roles.includes("control-plane")) return;
+    const id = routerIdOf(inv, h.name);
+    const at = ["hosts", i, h.routerId ? "routerId" : "address"];
+    if (id === "0.0.0.0" || id === "255.255.255.255")
+      issues.push({
+        path: at,
+        message: `${h.name}: BGP router ID ${id} is not a usable identifier`,
+        severity: "error",
+      });
+    const peer = b.peers.find((p) => p.address === id);
+    if (peer)
+      issues.push({
+        path: at,
+        message: `${h.name}: BGP router ID ${id} is peer ${peer.address}'s address: the peer would refuse the session`,
+        severity: "error",
+      });
+  });
+
   if (b.keepaliveInterval * 3 > b.holdTime)
     issues.push({
       path: ["cluster", "kubeVip", "bgp", "keepaliveInterval"],
@@ -243,6 +269,7 @@ export const designC: Recipe = {
     return kubeadmPhases(input, kubeadmOptions(input), {
       lb: [],
       beforeInit: [
+        peersFileFirst(input, isInitNode),
         step({
           name: "kube-vip manifest (before init)",
           type: fileStep,
@@ -251,6 +278,7 @@ export const designC: Recipe = {
         }),
       ],
       afterJoin: [
+        peersFileFirst(input, notInitNode),
         step({
           name: "kube-vip manifest",
           type: fileStep,

@@ -46,6 +46,28 @@ export interface KubeVipInput {
 export const bgpPeersValue = (peers: KubeVipBgpInput["peers"]) =>
   peers.map((p) => `${p.address}:${p.as}:${p.password ?? ""}:${p.multihop}`).join(",");
 
+/**
+ * Peers with a password do not go into the pod's env (issue #20: the API server mirrors a static
+ * pod's spec, env included, into a Pod object anyone allowed to get pods in kube-system reads).
+ * kube-vip v1.2.3 reads a JSON config file named by `config_file` (MergeConfigFromFile, read with
+ * sigs.k8s.io/yaml, so field names as in its Go types) and takes `BGPConfig.Peers` from it when
+ * `bgp_peers` is not set: haprov writes that file on the host (0600 root) and mounts it read-only.
+ */
+export const BGP_PEERS_FILE = "/etc/kubernetes/kube-vip-bgp-peers.json";
+const BGP_PEERS_IN_POD = "/etc/kube-vip/bgp-peers.json";
+export const peersInFile = (b: KubeVipBgpInput | undefined) => b?.peers.some((p) => p.password) ?? false;
+
+export function renderBgpPeersFile(peers: KubeVipBgpInput["peers"]): string {
+  const list = peers.map((p) => ({
+    Address: p.address,
+    Port: 179,
+    AS: p.as,
+    Password: p.password ?? "",
+    MultiHop: p.multihop,
+  }));
+  return `${JSON.stringify({ BGPConfig: { Peers: list } }, null, 2)}\n`;
+}
+
 /** The env of ARP mode: leader election on the Lease, the VIP on the node's interface. */
 const arpEnv = (i: KubeVipInput): [string, string | number][] => [
   ["vip_arp", "true"],
@@ -69,7 +91,9 @@ const bgpEnv = (i: KubeVipInput, b: KubeVipBgpInput): [string, string | number][
   ["bgp_enable", "true"],
   ["bgp_routerid", b.routerId],
   ["bgp_as", b.localAs],
-  ["bgp_peers", bgpPeersValue(b.peers)],
+  ...(peersInFile(b)
+    ? ([["config_file", BGP_PEERS_IN_POD]] as [string, string][])
+    : ([["bgp_peers", bgpPeersValue(b.peers)]] as [string, string][])),
   ["bgp_hold_time", b.holdTime],
   ["bgp_keepalive_interval", b.keepaliveInterval],
   ["control_plane_health_check_address", `https://kubernetes:${i.port}/livez`],
@@ -91,11 +115,20 @@ export function renderKubeVipManifest(i: KubeVipInput): string {
   const how = i.bgp
     ? `on lo, announced over BGP as AS ${i.bgp.localAs} (router ID ${i.bgp.routerId})`
     : `on ${i.interface} (ARP, leader election)`;
+  const peersFile = peersInFile(i.bgp);
   const caMount = i.bgp
-    ? `\n        - name: ca\n          mountPath: ${CA_IN_POD}\n          readOnly: true`
+    ? `\n        - name: ca\n          mountPath: ${CA_IN_POD}\n          readOnly: true${
+        peersFile
+          ? `\n        - name: bgp-peers\n          mountPath: ${BGP_PEERS_IN_POD}\n          readOnly: true`
+          : ""
+      }`
     : "";
   const caVolume = i.bgp
-    ? `\n    - name: ca\n      hostPath:\n        path: ${q(CA_IN_POD)}\n        type: File`
+    ? `\n    - name: ca\n      hostPath:\n        path: ${q(CA_IN_POD)}\n        type: File${
+        peersFile
+          ? `\n    - name: bgp-peers\n      hostPath:\n        path: ${q(BGP_PEERS_FILE)}\n        type: File`
+          : ""
+      }`
     : "";
   return `# Managed by haprov: kube-vip ${KUBE_VIP_VERSION}, control-plane VIP ${i.vip} ${how}.
 apiVersion: v1

@@ -45,7 +45,7 @@ vip_interface vip_loseleadership vip_loseleadership_timeout_seconds vip_interfac
 vip_servicesinterface vip_allow_interface_not_up vip_subnet egress_podcidr egress_servicecidr
 egress_withnftables per_service_election_on_demand egress_enableinternalsnat vip_address address port
 annotation vip_ddns vip_nodename vip_singlenode vip_startleader bgp_enable bgp_attach_ip_to_interface
-bgp_routerid bgp_routerinterface bgp_as bgp_peeraddress bgp_peers bgp_peeras bgp_peerpass bgp_multihop
+bgp_routerid bgp_routerinterface bgp_as bgp_peeraddress bgp_peers bgp_peeras bgp_peerpass bgp_multihop config_file
 bgp_sourceif bgp_sourceip bgp_hold_time bgp_keepalive_interval control_plane_health_check_address
 control_plane_health_check_period_seconds control_plane_health_check_timeout_seconds
 control_plane_health_check_failure_threshold control_plane_health_check_ca_path zebra_enable zebra_url
@@ -157,6 +157,45 @@ def parse_peers(value: str) -> list[dict]:
     return peers
 
 
+def _ci(d: dict, key: str):
+    """encoding/json's field matching (sigs.k8s.io/yaml decodes through it): case-insensitive."""
+    return next((v for k, v in d.items() if k.lower() == key.lower()), None)
+
+
+def file_peers(path_in_pod: str, mounts: dict) -> list[dict]:
+    """`config_file` (MergeConfigFromFile at v1.2.3): JSON or YAML by extension, read in the pod;
+    BGPConfig.Peers taken when bgp_peers is not set (a peer's Port 0 stays 0: kube-vip does not
+    default it here, so a file must say 179)."""
+    if not path_in_pod:
+        raise PodError("no BGP Peer configurations found")
+    host = mounts.get(path_in_pod)
+    if not host or not os.path.isfile(host):
+        raise PodError(f"config file does not exist: {path_in_pod}")
+    ext = os.path.splitext(path_in_pod)[1].lower()
+    if ext not in (".json", ".yaml", ".yml"):
+        raise PodError(f"unsupported config file format {ext}. Supported formats: .json, .yaml, .yml")
+    with open(host) as f:
+        try:
+            cfg = json.load(f) if ext == ".json" else yaml.safe_load(f)
+        except (ValueError, yaml.YAMLError) as e:
+            raise PodError(f"failed to parse config file {path_in_pod}: {e}")
+    peers = []
+    for p in _ci(_ci(cfg or {}, "BGPConfig") or {}, "Peers") or []:
+        addr = _ci(p, "Address") or ""
+        try:
+            ipaddress.IPv4Address(addr)
+        except ValueError:
+            raise PodError(f"config file: peer address {addr!r} is not an IPv4 address")
+        port = int(_ci(p, "Port") or 0)
+        if port == 0:
+            raise PodError(f"config file: peer {addr} has no Port (GoBGP would dial port 0)")
+        peers.append({"address": addr, "as": int(_ci(p, "AS") or 0), "password": _ci(p, "Password") or "",
+                      "multihop": bool(_ci(p, "MultiHop")), "port": port})
+    if not peers:
+        raise PodError("no BGP Peer configurations found")
+    return peers
+
+
 def bgp_settings(env: dict[str, str]) -> dict:
     """BGP mode's settings, checked as kube-vip and GoBGP would take them."""
     rid = env.get("bgp_routerid", "")
@@ -173,7 +212,7 @@ def bgp_settings(env: dict[str, str]) -> dict:
     return {
         "router_id": rid,
         "local_as": int(env["bgp_as"]),
-        "peers": parse_peers(env.get("bgp_peers", "")),
+        "peers": parse_peers(env["bgp_peers"]) if env.get("bgp_peers") else file_peers(env.get("config_file", ""), mounts),
         "hold": int(env.get("bgp_hold_time", "0")) or 90,  # GoBGP's defaults for 0
         "keepalive": int(env.get("bgp_keepalive_interval", "0")) or 30,
         "check_url": env.get("control_plane_health_check_address", ""),

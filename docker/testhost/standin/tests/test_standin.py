@@ -323,6 +323,30 @@ class KubeVip(unittest.TestCase):
         with self.assertRaisesRegex(kube_vip.PodError, "reading health check CA cert"):
             kube_vip.settings({**self.BGP, "control_plane_health_check_ca_path": "/etc/kubernetes/pki/ca.crt"})
 
+    def test_bgp_peers_from_the_config_file_when_bgp_peers_is_not_set(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, "peers.json")
+            with open(f, "w") as fh:
+                json.dump({"BGPConfig": {"Peers": [{"Address": "10.0.0.1", "Port": 179, "AS": 65000, "Password": "s3cret-md5", "MultiHop": False}]}}, fh)
+            env = {k: v for k, v in self.BGP.items() if k != "bgp_peers"}
+            os.environ["KUBEVIP_STANDIN_MOUNTS"] = json.dumps({"/etc/kube-vip/bgp-peers.json": f})
+            try:
+                s = kube_vip.settings({**env, "config_file": "/etc/kube-vip/bgp-peers.json"})
+                self.assertEqual([(p["address"], p["as"], p["password"], p["port"]) for p in s["peers"]], [("10.0.0.1", 65000, "s3cret-md5", 179)])
+                # field names as encoding/json matches them: case-insensitive
+                with open(f, "w") as fh:
+                    json.dump({"bgpconfig": {"peers": [{"address": "10.0.0.2", "port": 179, "as": 65000}]}}, fh)
+                self.assertEqual(kube_vip.settings({**env, "config_file": "/etc/kube-vip/bgp-peers.json"})["peers"][0]["address"], "10.0.0.2")
+                with self.assertRaisesRegex(kube_vip.PodError, "config file does not exist"):
+                    kube_vip.settings({**env, "config_file": "/etc/kube-vip/other.json"})
+                with open(f, "w") as fh:
+                    json.dump({"BGPConfig": {"Peers": [{"Address": "10.0.0.1", "AS": 65000}]}}, fh)
+                with self.assertRaisesRegex(kube_vip.PodError, "has no Port"):
+                    kube_vip.settings({**env, "config_file": "/etc/kube-vip/bgp-peers.json"})
+            finally:
+                os.environ.pop("KUBEVIP_STANDIN_MOUNTS", None)
+
 
 if __name__ == "__main__":
     unittest.main()
