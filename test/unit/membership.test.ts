@@ -151,6 +151,19 @@ describe("membership verdict", () => {
     expect(membershipNotes(none)).toEqual([]);
   });
 
+  it("a local proxy's nginx.conf naming a removed API server is a note (design E)", () => {
+    const src = (h: HostSpec) => [configPeersSource(h)];
+    const v = membershipVerdict(
+      { cp2: "@@member:configs\nNGINX 10.0.0.11:6443\nNGINX 10.0.0.12:6443\n" },
+      src,
+      [cp(2), cp(3)],
+    );
+    expect(membershipProblems(v)).toEqual([]);
+    expect(membershipNotes(v)).toEqual([
+      "10.0.0.11 is named in nginx.conf on cp2 but no member of the cluster: up rewrites them without it",
+    ]);
+  });
+
   it("a lease holder by name only, outside the inventory, is a problem", () => {
     const src = (h: HostSpec) => [leaseHolderSource(h, 6443, "plndr-cp-lock")];
     const v = membershipVerdict({ cp1: "@@member:lease\ncp9\n" }, src, [cp(1)]);

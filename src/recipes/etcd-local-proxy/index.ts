@@ -4,7 +4,7 @@ import { byRole, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
 import type { Recipe, RuleIssue } from "../recipe.js";
-import { etcdSource, kubeadmSources } from "../membership/sources.js";
+import { configPeersSource, etcdSource, kubeadmSources } from "../membership/sources.js";
 import {
   ETCD_BOOTSTRAPPED,
   ETCD_CA_CERT,
@@ -116,6 +116,10 @@ export const designE: Recipe = {
   status: localProxyStatus,
   members: (host, inv) => [
     ...kubeadmSources(host, inv, { stackedEtcd: false }),
+    // every node's local proxy names the API servers (what up rewrites: notes only)
+    ...(host.roles.includes("control-plane") || host.roles.includes("worker")
+      ? [configPeersSource(host)]
+      : []),
     ...(host.roles.includes("etcd") ? [etcdSource(etcdAccessOf(host, inv.hosts))] : []),
   ],
   lab: {

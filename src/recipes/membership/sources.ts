@@ -148,6 +148,8 @@ export function configPeersSource(host: HostSpec): MemberSource {
     script: [
       `sed -n '/unicast_peer/,/}/p' /etc/keepalived/keepalived.conf 2>/dev/null | grep -oE '([0-9]{1,3}\\.){3}[0-9]{1,3}' | sed 's/^/KEEPALIVED /'`,
       `awk '$1 == "server" && $3 ~ /:/ { print "HAPROXY " $2 " " $3 }' /etc/haproxy/haproxy.cfg 2>/dev/null`,
+      // nginx's stream proxy (design E): "server ADDRESS:PORT …;" lines
+      `grep -qs 'Managed by haprov' /etc/nginx/nginx.conf && awk '$1 == "server" && $2 ~ /:[0-9]+;?$/ { sub(/;$/, "", $2); print "NGINX " $2 }' /etc/nginx/nginx.conf 2>/dev/null`,
     ].join("\n"),
     parse: (out) =>
       lines(out).flatMap((l): Member[] => {
@@ -155,6 +157,16 @@ export function configPeersSource(host: HostSpec): MemberSource {
         if (kind === "KEEPALIVED" && a)
           return [
             { address: a, kind: "config", as: "named in keepalived.conf", seenOn: host.name, live: false },
+          ];
+        if (kind === "NGINX" && a)
+          return [
+            {
+              address: a.replace(/:\d+$/, ""),
+              kind: "config",
+              as: "named in nginx.conf",
+              seenOn: host.name,
+              live: false,
+            },
           ];
         if (kind === "HAPROXY" && a && b)
           return [
