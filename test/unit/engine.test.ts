@@ -3,14 +3,14 @@ import { change, noop, observe, skip } from "../../src/core/action.js";
 import type { RunEvent } from "../../src/core/events.js";
 import type { HostSpec } from "../../src/core/host.js";
 import { Redactor } from "../../src/core/secret.js";
-import type { BoundStep, StepContext } from "../../src/core/step.js";
-import { interpolate } from "../../src/core/interpolate.js";
+import type { BoundStep } from "../../src/core/step.js";
 import type { CompiledPhase, GatherDef, HandlerDef } from "../../src/core/phase.js";
-import { runPlaybook, type RunOptions } from "../../src/engine/run.js";
+import type { RunOptions } from "../../src/engine/run.js";
 import { RunValues } from "../../src/engine/values.js";
 import { redactingBus } from "../../src/cli/render/bus.js";
 import { jsonRenderer } from "../../src/cli/render/json.js";
 import { FakeHost } from "../helpers/fake-host.js";
+import { runOnFakes } from "../helpers/engine-run.js";
 import { failingStep, planStep, setStep } from "../helpers/fake-steps.js";
 
 function spec(name: string): HostSpec {
@@ -53,31 +53,8 @@ const phase = (
   ...extra,
 });
 
-async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partial<RunOptions> = {}) {
-  const events: RunEvent[] = [];
-  const redactor = new Redactor();
-  const summary = await runPlaybook({
-    command: "up",
-    cluster: "test",
-    playbook: { name: "test", phases },
-    hosts: l.specs,
-    connect: async (h) => l.hosts.get(h.name)!,
-    context: (host, scope): StepContext => ({
-      host,
-      scope,
-      interpolate: (t) => interpolate(t, { ...scope }),
-      interpolateShell: (t) => interpolate(t, { ...scope }),
-      interpolatePath: (t) => interpolate(t, { ...scope }),
-      renderTemplate: () => "",
-    }),
-    values: new RunValues(redactor),
-    dryRun: false,
-    concurrency: 10,
-    emit: (e) => events.push(e),
-    ...o,
-  });
-  return { summary, events, redactor };
-}
+const run = (l: ReturnType<typeof lab>, phases: CompiledPhase[], o: Partial<RunOptions> = {}) =>
+  runOnFakes(l, phases, o);
 const steps = (events: RunEvent[]) =>
   events.filter((e): e is Extract<RunEvent, { kind: "step" }> => e.kind === "step");
 

@@ -1,15 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { change } from "../../src/core/action.js";
-import type { RunEvent } from "../../src/core/events.js";
 import type { Fact } from "../../src/core/fact.js";
 import { quorumRefusal, type Guard, type MemberHealth } from "../../src/core/guard.js";
-import { interpolate } from "../../src/core/interpolate.js";
 import type { CompiledPhase, HandlerDef } from "../../src/core/phase.js";
-import { Redactor } from "../../src/core/secret.js";
-import type { BoundStep, StepContext } from "../../src/core/step.js";
-import { runPlaybook } from "../../src/engine/run.js";
-import { RunValues } from "../../src/engine/values.js";
+import type { BoundStep } from "../../src/core/step.js";
 import { FakeHost } from "../helpers/fake-host.js";
+import { runOnFakes } from "../helpers/engine-run.js";
 import { hostSpec } from "../helpers/host-spec.js";
 import { setStep } from "../helpers/fake-steps.js";
 
@@ -105,29 +101,8 @@ const phase = (steps: BoundStep[], hosts: string[], extra: Partial<CompiledPhase
   ...extra,
 });
 
-async function run(l: ReturnType<typeof lab>, phases: CompiledPhase[], dryRun = false) {
-  const events: RunEvent[] = [];
-  const summary = await runPlaybook({
-    command: dryRun ? "plan" : "up",
-    cluster: "test",
-    playbook: { name: "t", phases },
-    hosts: l.specs,
-    connect: async (h) => l.hosts.get(h.name)!,
-    context: (host, scope): StepContext => ({
-      host,
-      scope,
-      interpolate: (t) => interpolate(t, { ...scope }),
-      interpolateShell: (t) => interpolate(t, { ...scope }),
-      interpolatePath: (t) => interpolate(t, { ...scope }),
-      renderTemplate: () => "",
-    }),
-    values: new RunValues(new Redactor()),
-    dryRun,
-    concurrency: 10,
-    emit: (e) => events.push(e),
-  });
-  return { summary, events };
-}
+const run = (l: ReturnType<typeof lab>, phases: CompiledPhase[], dryRun = false) =>
+  runOnFakes(l, phases, { dryRun });
 
 /** The state a guard reads: the host's `state` key holds a comma list ("" / unset: none). */
 const stateFact: Fact<string[]> = {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli-in-process.js";
+import { expectLocatedRefusal } from "../helpers/located-refusal.js";
 
 /**
  * Hostile input, second round (issue #20): the newer fields (fencing, BGP, local proxy), templates
@@ -358,19 +359,6 @@ async function validate(text: string, inventory?: string) {
   return { r, ms: performance.now() - t0, file, line: before.length, col: before.at(-1)!.length + 1 };
 }
 
-function expectRefused(res: Awaited<ReturnType<typeof validate>>, path: string, message: RegExp): void {
-  const { r, ms, file, line, col } = res;
-  expect(r.code, r.stdout + r.stderr).toBe(3);
-  expect(ms).toBeLessThan(1000);
-  const events = r.stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const hit = events.find((e) => e.event === "error" && e.path === path && message.test(String(e.message)));
-  expect(hit, JSON.stringify(events, null, 1)).toBeDefined();
-  expect([hit!.file, hit!.line, hit!.column]).toEqual([file, line, col]);
-}
-
 describe("hostile input, second round", () => {
   it("the tables hold at least 100 new cases, each once", () => {
     const all = [...INVENTORY_ROWS, ...PLAYBOOK_ROWS];
@@ -379,11 +367,11 @@ describe("hostile input, second round", () => {
   });
 
   it.each(INVENTORY_ROWS)("inventory refused: %s", async (_n, text, path, message) => {
-    expectRefused(await validate(text), path, message);
+    expectLocatedRefusal(await validate(text), path, message);
   });
 
   it.each(PLAYBOOK_ROWS)("playbook refused: %s", async (_n, text, path, message) => {
-    expectRefused(await validate(text, INV), path, message);
+    expectLocatedRefusal(await validate(text, INV), path, message);
   });
 
   it("the same values written as words of their own validate", async () => {

@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { interpolateShell } from "../../src/core/interpolate.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { PKI_FILES } from "../../src/recipes/kubeadm/values.js";
 import { hostSpec } from "../helpers/host-spec.js";
+import { testCaBase64 } from "../helpers/test-ca.js";
 
 /**
  * Issue #8: every shell line and script the recipes produce, rendered with the most hostile values
@@ -46,33 +47,7 @@ const hosts: HostSpec[] = inventory.hosts.map((h) => ({
 }));
 
 // A CA certificate for the join (its hash is computed from it).
-const CA = (() => {
-  const dir = mkdtempSync(join(tmpdir(), "haprov-hostile-ca-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(dir, "k"),
-      "-out",
-      join(dir, "c"),
-      "-subj",
-      "/CN=kubernetes",
-      "-days",
-      "1",
-    ],
-    { stdio: "ignore" },
-  );
-  const pem = readFileSync(join(dir, "c"));
-  rmSync(dir, { recursive: true, force: true });
-  return pem.toString("base64");
-})();
+const CA = testCaBase64();
 
 /** Every run value a phase may need, as the hosts would give it. */
 const scope: RunScope = {

@@ -1,7 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StepPlan } from "../../src/core/action.js";
 import type { Fact, FactReader } from "../../src/core/fact.js";
@@ -10,6 +6,7 @@ import type { RunScope, StepContext } from "../../src/core/step.js";
 import { Inventory } from "../../src/config/schema.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { hostSpec } from "../helpers/host-spec.js";
+import { testCaBase64 } from "../helpers/test-ca.js";
 
 /**
  * Issue #19: what the join step of a node decides from its own kubeadm state and the cluster's
@@ -30,33 +27,7 @@ const phases = RECIPES["keepalived-haproxy"].phases!({ inventory, hosts, limit: 
 const stepOf = (phase: string, name: string) =>
   phases.find((p) => p.name === phase)!.steps.find((s) => s.name === name)!;
 
-const CA = (() => {
-  const dir = mkdtempSync(join(tmpdir(), "haprov-join-ca-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(dir, "k"),
-      "-out",
-      join(dir, "c"),
-      "-subj",
-      "/CN=kubernetes",
-      "-days",
-      "1",
-    ],
-    { stdio: "ignore" },
-  );
-  const pem = readFileSync(join(dir, "c"));
-  rmSync(dir, { recursive: true, force: true });
-  return pem.toString("base64");
-})();
+const CA = testCaBase64();
 
 interface Case {
   host: "cp2" | "w1" | "cp1";
