@@ -326,14 +326,17 @@ export async function runHandler(
     const run = h.run(ctx);
     const verify = h.verify?.(ctx);
     const res = await d.conn.exec(
-      verify ? run : `${run} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
+      // In a subshell each: a command that ends with `exit` must not skip clearing the record.
+      verify ? run : `( ${run}
+) && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
     );
     if (res.code !== 0)
       throw new HaprovError(`${h.name} failed on ${d.host.name}: ${res.stderr.trim() || `exit ${res.code}`}`);
     if (verify)
       await waitFor(
         d.conn,
-        `${verify} && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
+        `( ${verify}
+) && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
         VERIFY_TIMEOUT_MS,
         `${h.name}: not healthy again after ${VERIFY_TIMEOUT_MS / 1000}s`,
       );

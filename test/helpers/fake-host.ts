@@ -30,8 +30,10 @@ export class FakeHost implements HostConnection {
     private readonly clock: { seq: number },
   ) {}
 
-  async exec(cmd: string, _o?: ExecOptions): Promise<ExecResult> {
+  async exec(raw: string, _o?: ExecOptions): Promise<ExecResult> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    // "( CMD\n) && REST", as the engine wraps a handler: the same as "CMD && REST" here
+    const cmd = raw.replace(/^\( ([\s\S]*)\n\) && /, "$1 && ");
     if (cmd.includes("@@haprov-")) {
       this.batches += 1;
       return ok(this.answerBatch(cmd));
