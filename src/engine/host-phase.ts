@@ -327,7 +327,9 @@ export async function runHandler(
     const verify = h.verify?.(ctx);
     const res = await d.conn.exec(
       // In a subshell each: a command that ends with `exit` must not skip clearing the record.
-      verify ? run : `( ${run}
+      verify
+        ? run
+        : `( ${run}
 ) && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
     );
     if (res.code !== 0)

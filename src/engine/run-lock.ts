@@ -23,11 +23,15 @@ const HEARTBEAT_MS = 1000;
 const SILENCE_S = 4;
 const DIR = "/run/lock/haprov";
 
-/** bash: hold the lock, or say who does. Arguments: cluster, holder JSON. */
+/**
+ * bash: hold the lock, or say who does. Arguments: cluster, holder JSON. The first line also names
+ * the machine (/etc/machine-id): two inventory hosts on one machine share its lock file, and a run
+ * that holds it there already must not refuse itself on the second.
+ */
 const SCRIPT = [
-  `d=${DIR}; mkdir -p "$d"; exec 9>"$d/$1.lock"`,
-  `if ! flock -n 9; then echo BUSY; cat "$d/$1.holder" 2>/dev/null; exit 75; fi`,
-  `printf '%s\\n' "$2" > "$d/$1.holder"; echo LOCKED`,
+  `d=${DIR}; mkdir -p "$d"; exec 9>"$d/$1.lock"; m=$(cat /etc/machine-id 2>/dev/null)`,
+  `if ! flock -n 9; then echo "BUSY $m"; cat "$d/$1.holder" 2>/dev/null; exit 75; fi`,
+  `printf '%s\\n' "$2" > "$d/$1.holder"; echo "LOCKED $m"`,
   `while read -t ${SILENCE_S} -r _; do :; done`,
   `rm -f "$d/$1.holder"`,
 ].join("\n");
@@ -89,18 +93,22 @@ export async function acquireRunLock(
   let told = false;
   for (;;) {
     const held: HeldCommand[] = [];
+    const machines = new Set<string>();
     let busy: LockBusyError | undefined;
     for (const { host, conn } of conns) {
       const h = await conn.hold(
         `bash -c ${command(SCRIPT)} haprov-lock ${command(cluster, JSON.stringify(holder))}`,
       );
-      const first = await h.firstLine;
-      if (first === "LOCKED") {
+      const [word, machine = ""] = (await h.firstLine).split(" ");
+      if (word === "LOCKED") {
         held.push(h);
+        if (machine) machines.add(machine);
         continue;
       }
       await h.close();
-      busy = new LockBusyError(cluster, first === "BUSY" ? parseHolder(h.output()) : undefined, host);
+      // this run holds that machine's lock already (another inventory host on the same machine)
+      if (word === "BUSY" && machine && machines.has(machine)) continue;
+      busy = new LockBusyError(cluster, word === "BUSY" ? parseHolder(h.output()) : undefined, host);
       break;
     }
     if (!busy) return heartbeat(held);
@@ -130,6 +138,6 @@ export async function peekRunLock(
 ): Promise<LockHolder | "unknown" | undefined> {
   const r = await conn.exec(`bash -c ${command(PEEK)} haprov-lock ${command(cluster)}`);
   const first = r.stdout.split("\n")[0];
-  if (first !== "BUSY") return undefined;
+  if (first?.split(" ")[0] !== "BUSY") return undefined;
   return parseHolder(r.stdout) ?? "unknown";
 }

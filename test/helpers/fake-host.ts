@@ -28,7 +28,9 @@ export class FakeHost implements HostConnection {
   constructor(
     readonly host: string,
     private readonly clock: { seq: number },
-  ) {}
+  ) {
+    this.machine = { id: `mid-${host}`, lockedBy: undefined };
+  }
 
   async exec(raw: string, _o?: ExecOptions): Promise<ExecResult> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -59,19 +61,27 @@ export class FakeHost implements HostConnection {
     this.files.set(path, content);
   }
 
+  /**
+   * The machine this host is (its lock file and /etc/machine-id): two FakeHosts given the same
+   * machine are two inventory hosts on one machine.
+   */
+  machine: { id: string; lockedBy: string | undefined };
+  get lockedBy(): string | undefined {
+    return this.machine.lockedBy;
+  }
   /** The run lock as a host would hold it: one holder at a time, given back on close. */
-  lockedBy: string | undefined;
   async hold(cmd: string): Promise<HeldCommand> {
     const holder = /'(\{[^']*\})'$/.exec(cmd)?.[1] ?? "{}";
-    const mine = this.lockedBy === undefined;
-    const out = mine ? "LOCKED\n" : `BUSY\n${this.lockedBy}\n`;
-    if (mine) this.lockedBy = holder;
+    const m = this.machine;
+    const mine = m.lockedBy === undefined;
+    const out = mine ? `LOCKED ${m.id}\n` : `BUSY ${m.id}\n${m.lockedBy}\n`;
+    if (mine) m.lockedBy = holder;
     return {
       firstLine: Promise.resolve(out.split("\n")[0]!),
       output: () => out,
       write: () => undefined,
       close: async () => {
-        if (mine) this.lockedBy = undefined;
+        if (mine) m.lockedBy = undefined;
       },
     };
   }

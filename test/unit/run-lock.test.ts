@@ -40,6 +40,15 @@ describe("run lock", () => {
     await other.release();
   });
 
+  it("two inventory hosts on one machine share its lock: the run that holds it does not refuse itself; another run still meets it", async () => {
+    const hs = hosts();
+    hs[1]!.conn.machine = hs[0]!.conn.machine; // cp1 and cp2 are the same machine
+    const first = await acquireRunLock(hs, "lab", holder("up", 88));
+    await expect(acquireRunLock([hs[1]!], "lab", holder("up", 99))).rejects.toThrow(/pid 88/);
+    await first.release();
+    expect(hs.every((h) => h.conn.lockedBy === undefined)).toBe(true);
+  });
+
   it("with a wait, the second run goes on once the first is done", async () => {
     const hs = hosts();
     const first = await acquireRunLock(hs, "lab", holder("up", 66));

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { change, noop, skip } from "../../core/action.js";
 import type { HandlerDef } from "../../core/phase.js";
 import { sh } from "../../core/quote.js";
@@ -38,6 +39,8 @@ export function peersFileFirst(input: RecipeInput, applies: Condition): BoundSte
       if (content === undefined) return skip("no BGP peer has a password: the peers are in the pod's env");
       if (facts.get(exists)) return noop(`${BGP_PEERS_FILE} exists (its content is kept by the last phase)`);
       return change(`write ${BGP_PEERS_FILE} (0600, the BGP peers and their passwords)`, [
+        // before kubeadm has run, /etc/kubernetes may not exist yet
+        { kind: "exec", command: sh`mkdir -p -m 0755 ${dirname(BGP_PEERS_FILE)}` },
         {
           kind: "write",
           path: BGP_PEERS_FILE,
