@@ -79,7 +79,7 @@ export interface RunLock {
 }
 
 /**
- * Takes the cluster's lock on every host in `conns` (in the given order), or none: when a host
+ * Takes the cluster's lock on every host in `conns` (all at once), or none: when a host
  * says it is held, the ones taken are given back and, with `waitMs`, it is tried again until the
  * time is up; otherwise LockBusyError names the holder.
  */
@@ -92,24 +92,25 @@ export async function acquireRunLock(
   const deadline = Date.now() + (o.waitMs ?? 0);
   let told = false;
   for (;;) {
-    const held: HeldCommand[] = [];
-    const machines = new Set<string>();
+    // Every host at once (a round trip, not one per host); all or nothing: any host held by
+    // another run gives back the ones taken, so two runs never both keep a part.
+    const tries = await Promise.all(
+      conns.map(async ({ host, conn }) => {
+        const h = await conn.hold(
+          `bash -c ${command(SCRIPT)} haprov-lock ${command(cluster, JSON.stringify(holder))}`,
+        );
+        const [word = "", machine = ""] = (await h.firstLine).split(" ");
+        return { host, h, word, machine };
+      }),
+    );
+    const held = tries.filter((t) => t.word === "LOCKED").map((t) => t.h);
+    const machines = new Set(tries.filter((t) => t.word === "LOCKED" && t.machine).map((t) => t.machine));
     let busy: LockBusyError | undefined;
-    for (const { host, conn } of conns) {
-      const h = await conn.hold(
-        `bash -c ${command(SCRIPT)} haprov-lock ${command(cluster, JSON.stringify(holder))}`,
-      );
-      const [word, machine = ""] = (await h.firstLine).split(" ");
-      if (word === "LOCKED") {
-        held.push(h);
-        if (machine) machines.add(machine);
-        continue;
-      }
-      await h.close();
-      // this run holds that machine's lock already (another inventory host on the same machine)
-      if (word === "BUSY" && machine && machines.has(machine)) continue;
-      busy = new LockBusyError(cluster, word === "BUSY" ? parseHolder(h.output()) : undefined, host);
-      break;
+    for (const t of tries.filter((x) => x.word !== "LOCKED")) {
+      await t.h.close();
+      // this run holds that machine's lock through another inventory host on the same machine
+      if (t.word === "BUSY" && t.machine && machines.has(t.machine)) continue;
+      busy ??= new LockBusyError(cluster, t.word === "BUSY" ? parseHolder(t.h.output()) : undefined, t.host);
     }
     if (!busy) return heartbeat(held);
     await Promise.all(held.map((h) => h.close()));

@@ -3,7 +3,6 @@ import type { HostSpec } from "../../src/core/host.js";
 import { parseEtcdMembers } from "../../src/recipes/kubeadm/etcd-members.js";
 import {
   configPeersSource,
-  kubeNodesSource,
   etcdSource,
   leaseHolderSource,
   type MemberSource,
@@ -26,7 +25,6 @@ const cp = (n: number): HostSpec => hostSpec(`cp${n}`, `10.0.0.1${n}`);
 const MAC = (n: number) => `02:42:0a:00:00:1${n}`;
 
 const sourcesOf = (h: HostSpec): MemberSource[] => [
-  kubeNodesSource(h, 6443),
   etcdSource(stackedEtcdAccess(["10.0.0.11", "10.0.0.12", "10.0.0.13"])),
   vipHolderSource(h, VIP, 8443),
   configPeersSource(h),
@@ -54,11 +52,11 @@ function answer(o: {
   peers?: number[];
 }): string {
   const neigh = [...(o.neigh ?? []), ...(o.vipMac ? [[VIP, o.vipMac] as [string, string]] : [])];
+  const keys = (o.nodes ?? []).map((n) => Buffer.from(`/registry/minions/cp${n}`).toString("base64"));
   return [
-    "@@member:nodes",
-    ...(o.nodes ?? []).map((n) => `cp${n} 10.0.0.1${n}`),
     "@@member:etcd",
     o.etcd ? etcdList(o.etcd) : "LIST ",
+    ...(o.etcd && o.nodes ? [`NODES ${keys.join(" ")} `] : []),
     "@@member:vip",
     ...(o.holdsVip ? ["SELF"] : []),
     `MAC ${MAC(o.self ?? 0)}`,
@@ -209,7 +207,6 @@ describe("membership snippets", () => {
     // loopback only: the VIP probe really connects (network rule: no traffic to hosts we did not start)
     const h = hostSpec("cp1", "127.0.0.1", ["control-plane"], { interface: "lo" });
     const script = membershipScript([
-      kubeNodesSource(h, 6443),
       etcdSource(stackedEtcdAccess(["127.0.0.1"])),
       vipHolderSource(h, "127.0.0.99", 1),
       configPeersSource(h),
@@ -218,6 +215,6 @@ describe("membership snippets", () => {
     expect(spawnSync("sh", ["-n", "-c", script]).status).toBe(0);
     const r = spawnSync("sh", ["-c", script], { encoding: "utf8", timeout: 10_000 });
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("@@member:nodes\n@@member:etcd\nLIST \n@@member:vip");
+    expect(r.stdout).toContain("@@member:etcd\nLIST \n@@member:vip");
   });
 });

@@ -41,13 +41,24 @@ export function stackedEtcdAccess(addresses: string[]): EtcdAccess {
  * Shell: `LIST <json>` (empty when no endpoint answered), then with `health` one
  * `HEALTH <client-url> <json>` line per member, the members asked at once (2 s each at most).
  */
-export function etcdMembersScript(a: EtcdAccess, o: { health: boolean }): string {
+/**
+ * With `nodes`, also `NODES <base64 key> …`: the Node objects' keys in the cluster's store
+ * (kube-apiserver keeps Nodes under /registry/minions/), names only — read from etcd in the same
+ * connection instead of starting kubectl, and without revisions, which change with every status
+ * update.
+ */
+export function etcdMembersScript(a: EtcdAccess, o: { health: boolean; nodes?: boolean }): string {
   const curl = `curl -s --max-time 2 --cacert ${quote(a.ca)} --cert ${quote(a.cert)} --key ${quote(a.key)}`;
   return [
     `if [ -r ${quote(a.cert)} ]; then`,
     // the header (revision, raft term, the answering member) changes all the time: only the members
     `l=""; for e in ${a.endpoints.map(quote).join(" ")}; do l=$(${curl} -X POST -d '{}' "$e/v3/cluster/member/list" 2>/dev/null | tr -d '\\n' | sed 's/"header":{[^}]*},*//') && case "$l" in *'"members"'*) break;; esac; l=""; done`,
     `echo "LIST $l"`,
+    ...(o.nodes
+      ? [
+          `[ -n "$l" ] && echo "NODES $(${curl} -X POST -d '{"key":"${b64(NODES_PREFIX)}","range_end":"${b64(NODES_END)}","keys_only":true}' "$e/v3/kv/range" 2>/dev/null | grep -o '"key":"[^"]*"' | cut -d'"' -f4 | tr '\n' ' ')"`,
+        ]
+      : []),
     ...(o.health
       ? [
           `for u in $(printf '%s' "$l" | grep -o '"clientURLs":\\["[^"]*"' | cut -d'"' -f4); do ( echo "HEALTH $u $(${curl} "$u/health" 2>/dev/null | tr -d '\\n')" ) & done; wait`,
@@ -55,6 +66,23 @@ export function etcdMembersScript(a: EtcdAccess, o: { health: boolean }): string
       : []),
     `else echo "LIST "; fi`,
   ].join("\n");
+}
+
+const NODES_PREFIX = "/registry/minions/";
+const NODES_END = "/registry/minions0"; // the prefix's range end: its last byte plus one
+const b64 = (t: string) => Buffer.from(t).toString("base64");
+
+/** The Node names etcdMembersScript listed (undefined: not asked, or no endpoint answered). */
+export function parseNodeKeys(out: string): string[] | undefined {
+  const line = out.split("\n").find((l) => l.startsWith("NODES "));
+  if (line === undefined) return undefined;
+  return line
+    .slice(6)
+    .split(" ")
+    .filter(Boolean)
+    .map((k) => Buffer.from(k, "base64").toString())
+    .filter((k) => k.startsWith(NODES_PREFIX))
+    .map((k) => k.slice(NODES_PREFIX.length));
 }
 
 interface GatewayMember {

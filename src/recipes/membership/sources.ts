@@ -5,6 +5,7 @@ import { quote, sh } from "../../core/quote.js";
 import {
   etcdMembersScript,
   parseEtcdMembers,
+  parseNodeKeys,
   stackedEtcdAccess,
   urlHost,
   type EtcdAccess,
@@ -45,33 +46,24 @@ const lines = (out: string) =>
     .map((l) => l.trim())
     .filter(Boolean);
 
-/** The Nodes, asked of this control-plane node's own API server with its admin.conf. */
-export function kubeNodesSource(host: HostSpec, apiServerPort: number): MemberSource {
-  const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
-  return {
-    id: "nodes",
-    script: `if [ -f /etc/kubernetes/admin.conf ]; then ${sh`kubectl --kubeconfig /etc/kubernetes/admin.conf --server ${`https://${host.address}:${apiServerPort}`} --request-timeout=5s get nodes -o ${`jsonpath=${jsonpath}`}`} 2>/dev/null; fi`,
-    parse: (out) =>
-      lines(out).map((l) => {
-        const [name, address] = l.split(" ");
-        return { name: name!, ...(address ? { address } : {}), kind: "node", as: "a Node", live: true };
-      }),
-  };
-}
-
-/** etcd's members (kubeadm's stacked ones or design E's static cluster), by name and peer address. */
+/**
+ * etcd's members (kubeadm's stacked ones or design E's static cluster), by name and peer address,
+ * and the cluster's Nodes, by name, from the same etcd (one snippet, no kubectl to start).
+ */
 export function etcdSource(access: EtcdAccess): MemberSource {
   return {
     id: "etcd",
-    script: etcdMembersScript(access, { health: false }),
-    parse: (out) =>
-      (parseEtcdMembers(out) ?? []).map((m) => ({
+    script: etcdMembersScript(access, { health: false, nodes: true }),
+    parse: (out) => [
+      ...(parseNodeKeys(out) ?? []).map((name): Member => ({ name, kind: "node", as: "a Node", live: true })),
+      ...(parseEtcdMembers(out) ?? []).map((m): Member => ({
         ...(m.name ? { name: m.name } : {}),
         address: urlHost(m.peerUrls[0] ?? ""),
         kind: "etcd",
         as: m.learner ? "an etcd learner" : "an etcd member",
         live: true,
       })),
+    ],
   };
 }
 
@@ -85,7 +77,8 @@ export function vipHolderSource(host: HostSpec, vip: string, port: number): Memb
   return {
     id: "vip",
     script: [
-      sh`if ip -4 -o addr show dev ${nic} 2>/dev/null | grep -q ${` ${vip}/`}; then echo SELF; else curl -s -o /dev/null --connect-timeout 1 ${`https://${vip}:${port}/`} >/dev/null 2>&1; fi`,
+      // a plain TCP connection (http:// to the TLS port: no handshake) is enough for ARP to resolve
+      sh`if ip -4 -o addr show dev ${nic} 2>/dev/null | grep -q ${` ${vip}/`}; then echo SELF; else curl -s -o /dev/null --connect-timeout 1 -m 1 ${`http://${vip}:${port}/`} >/dev/null 2>&1; fi`,
       sh`echo "MAC $(cat ${`/sys/class/net/${nic}/address`} 2>/dev/null)"`,
       sh`ip -4 neigh show dev ${nic} 2>/dev/null | awk '$2 == "lladdr" { print "NEIGH " $1 " " $3 }'`,
     ].join("\n"),
@@ -212,16 +205,13 @@ export function parseMembership(out: string, sources: MemberSource[], host: Host
 }
 
 /**
- * The kubeadm part every mode shares, on a control-plane node: the Nodes and (stacked etcd) the
- * etcd members, both from this node's own API server and etcd member.
+ * The kubeadm part, on a control-plane node with a stacked etcd member: the etcd members and the
+ * Nodes, from that member (design E reads them from its own etcd hosts instead).
  */
 export function kubeadmSources(host: HostSpec, inv: Inventory, o: { stackedEtcd: boolean }): MemberSource[] {
-  if (!host.roles.includes("control-plane")) return [];
+  if (!host.roles.includes("control-plane") || !o.stackedEtcd) return [];
   const cps = inv.hosts.filter((h) => h.roles.includes("control-plane")).map((h) => h.address);
-  return [
-    kubeNodesSource(host, inv.cluster.apiServerPort),
-    ...(o.stackedEtcd ? [etcdSource(stackedEtcdAccess(cps))] : []),
-  ];
+  return [etcdSource(stackedEtcdAccess(cps))];
 }
 
 /**
