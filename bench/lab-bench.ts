@@ -41,7 +41,8 @@ export interface BenchLab {
   /** docker exec on a lab host. */
   sh(host: string, cmd: string): string;
   container(host: string): string;
-  haprov(args: string[]): Promise<Sample>;
+  /** One haprov run on the lab (`bin`: another checkout's bin/haprov.js, for A/B figures). */
+  haprov(args: string[], bin?: string): Promise<Sample>;
   /** SIGKILL to a host's container (no goodbye: no VRRP priority 0, no lease release). */
   kill(host: string): void;
   start(host: string): void;
@@ -98,13 +99,13 @@ export function benchLab(name: string, mode: string, controlPlanes = 3, workers 
     hosts,
     sh,
     container,
-    async haprov(args) {
+    async haprov(args, otherBin) {
       const before = sessionsNow();
       const spawnedAt = Date.now();
       const t0 = performance.now();
       const child = spawn(
         "/usr/bin/time",
-        ["-f", "%M", process.execPath, bin, ...args, "-i", inv, "--json"],
+        ["-f", "%M", process.execPath, otherBin ?? bin, ...args, "-i", inv, "--json"],
         {
           cwd,
           env: { ...process.env, CI: "true" },

@@ -7,13 +7,13 @@ import { byRole, type RecipeInput } from "../blocks/view.js";
 import type { Endpoint } from "../recipe.js";
 
 /** Answers in a row, a quarter of a second apart, that make the endpoint "steady". */
-export const STEADY_ANSWERS = 12;
+export const STEADY_ANSWERS = 8;
 const TIMEOUT_S = 120;
 
 /**
  * The last phase of every recipe run that changed something (issue #19): `up` returns only once
  * the API answers through the operator's endpoint, from every control-plane node, STEADY_ANSWERS
- * times in a row (about 3 s) — not at its first answer, which a VIP moving once more (kube-vip
+ * times in a row (about 2 s) — not at its first answer, which a VIP moving once more (kube-vip
  * restarting with admin.conf, a keepalived reload) can follow. The mode's own barriers come first
  * (`before`: BGP sessions established). A converged rerun touched nothing and skips it.
  */
