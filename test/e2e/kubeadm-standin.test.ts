@@ -328,7 +328,14 @@ describe.runIf(dockerAvailable())("kubeadm stand-in on lab hosts", () => {
         .filter((l) => l && !l.endsWith(":")),
     ).toEqual([]);
     expect(await ok("cp3", "systemctl is-active kubelet || true")).not.toMatch(/^active/);
-    const nodes = await ok("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name");
+    // the member's removal may move etcd's leadership: a read in that moment is refused (as the
+    // real API server refuses it, "leader changed"); ask until etcd answers again
+    let nodes = "";
+    await waitUntil("the API server to read from etcd again", async () => {
+      const r = await run("cp1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name");
+      nodes = r.out;
+      return r.code === 0;
+    });
     // real kubeadm reset never deletes the Node object: whoever resets a node must delete it
     expect(nodes.trim().split("\n")).toEqual(["node/cp1", "node/cp2", "node/cp3"]);
     expect(await ok("cp3", "ls -A /var/lib/etcd")).toBe("");

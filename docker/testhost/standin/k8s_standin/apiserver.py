@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import ssl
 import sys
 import threading
@@ -244,6 +245,17 @@ class Handler(BaseHTTPRequestHandler):
         self._route("DELETE")
 
     def _route(self, method: str) -> None:
+        """Counted while it runs (QuietServer.active): termination waits for requests in flight,
+        not for idle keep-alive connections."""
+        with QuietServer.count_lock:
+            QuietServer.active += 1
+        try:
+            self._route_counted(method)
+        finally:
+            with QuietServer.count_lock:
+                QuietServer.active -= 1
+
+    def _route_counted(self, method: str) -> None:
         # Read the body first: a keep-alive connection must not see it as the next request.
         n = int(self.headers.get("Content-Length") or 0)
         self._raw = self.rfile.read(n) if n else b""
@@ -540,6 +552,12 @@ class QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):  # TLS probes that hang up are normal
         pass
 
+    # Graceful termination, as kube-apiserver's: on SIGTERM it stops accepting connections and lets
+    # the requests in flight finish before it exits (a load balancer then retries new connections
+    # elsewhere). Killing them mid-request made the stand-in harsher than the real server.
+    active = 0
+    count_lock = threading.Lock()
+
 
 def serve(argv: list[str]) -> None:
     flags = parse_flags(argv)
@@ -554,7 +572,13 @@ def serve(argv: list[str]) -> None:
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=api.bootstrap, daemon=True).start()
     print(f"kube-apiserver-standin {GIT_VERSION}: serving on :{flags.get('secure-port', '6443')}, etcd {flags['etcd-servers']}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown, daemon=True).start())
     httpd.serve_forever()
+    httpd.socket.close()  # no new connection from here on
+    deadline = time.time() + 5  # in-flight requests finish; an idle keep-alive one is not waited for
+    while QuietServer.active > 0 and time.time() < deadline:
+        time.sleep(0.05)
+    print("kube-apiserver-standin: terminated gracefully", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
