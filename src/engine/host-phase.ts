@@ -35,7 +35,7 @@ export interface HostPhaseDeps {
   markChanged?: () => void;
   /** A host's answers from the run's first round trip, kept all run (guards: "fresh at start"). */
   baseline?: (host: string) => KnownFacts | undefined;
-  /** `up --plan`: the changes the saved plan showed (run.ts changeKey); anything else is refused. */
+  /** `up --plan`: the changes the saved plan showed (change-key.ts); anything else is refused. */
   allowed?: ReadonlySet<string>;
 }
 

@@ -37,8 +37,6 @@ export interface RunOptions {
   };
 }
 
-export { changeKey } from "./change-key.js";
-
 /**
  * Runs a compiled playbook: connect every host once (the caller owns and closes connections, so a
  * plan and the apply that follows it share them), then phase by phase (each a barrier), hosts

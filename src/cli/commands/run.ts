@@ -36,8 +36,9 @@ export async function runCommand(
     redactor: s.redactor,
   });
   const saved = o.plan ? await loadSavedPlan(o.plan) : undefined;
+  const planInputNow = o.output || saved ? await planInput() : undefined;
   if (saved) {
-    const why = inputDiffers(saved, await planInput());
+    const why = inputDiffers(saved, planInputNow!);
     if (why) {
       await s.close();
       throw new HaprovError(`--plan ${o.plan}: refusing to apply it: ${why}; nothing was contacted`, {
@@ -101,6 +102,7 @@ export async function runCommand(
             }
           : {}),
       });
+      await output.done();
       if (o.output && dryRun && !quiet) {
         const file = makeSavedPlan(planInputNow!, records, changes);
         await writeFile(o.output, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
@@ -108,13 +110,11 @@ export async function runCommand(
           `plan saved to ${o.output}: ${file.changes.length} change(s); apply exactly these with: haprov up --plan ${o.output} -i …\n`,
         );
       }
-      await output.done();
       // The TTY tree has no room for diffs: plan prints them per host afterwards.
       if (quiet || (dryRun && mode === "tty")) printPlanSummary(changes, !quiet);
       return summary;
     };
 
-    const planInputNow = o.output || saved ? await planInput() : undefined;
     if (verb === "plan") return exitCodeFor(await run(true, "plan"));
 
     // Before the first read: state read while another run still changes the hosts would be stale
