@@ -198,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type or ("text/plain; charset=utf-8" if text else "application/json"))
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
+        if QuietServer.draining:  # terminating: this answer is the connection's last
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 
@@ -245,17 +248,6 @@ class Handler(BaseHTTPRequestHandler):
         self._route("DELETE")
 
     def _route(self, method: str) -> None:
-        """Counted while it runs (QuietServer.active): termination waits for requests in flight,
-        not for idle keep-alive connections."""
-        with QuietServer.count_lock:
-            QuietServer.active += 1
-        try:
-            self._route_counted(method)
-        finally:
-            with QuietServer.count_lock:
-                QuietServer.active -= 1
-
-    def _route_counted(self, method: str) -> None:
         # Read the body first: a keep-alive connection must not see it as the next request.
         n = int(self.headers.get("Content-Length") or 0)
         self._raw = self.rfile.read(n) if n else b""
@@ -552,11 +544,23 @@ class QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):  # TLS probes that hang up are normal
         pass
 
-    # Graceful termination, as kube-apiserver's: on SIGTERM it stops accepting connections and lets
-    # the requests in flight finish before it exits (a load balancer then retries new connections
-    # elsewhere). Killing them mid-request made the stand-in harsher than the real server.
+    # Graceful termination, as kube-apiserver's (Go's http.Server.Shutdown): on SIGTERM it stops
+    # accepting connections at once (a load balancer retries new ones elsewhere), answers what the
+    # connections it accepted ask, closing each after that answer, and exits when none is left (or
+    # after a few seconds: an idle keep-alive client is not waited for longer). Killing them
+    # mid-request made the stand-in harsher than the real server.
     active = 0
+    draining = False
     count_lock = threading.Lock()
+
+    def process_request_thread(self, request, client_address):
+        with QuietServer.count_lock:
+            QuietServer.active += 1
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with QuietServer.count_lock:
+                QuietServer.active -= 1
 
 
 def serve(argv: list[str]) -> None:
@@ -572,10 +576,14 @@ def serve(argv: list[str]) -> None:
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=api.bootstrap, daemon=True).start()
     print(f"kube-apiserver-standin {GIT_VERSION}: serving on :{flags.get('secure-port', '6443')}, etcd {flags['etcd-servers']}", file=sys.stderr, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown, daemon=True).start())
+    def terminate(*_):
+        QuietServer.draining = True
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, terminate)
     httpd.serve_forever()
     httpd.socket.close()  # no new connection from here on
-    deadline = time.time() + 5  # in-flight requests finish; an idle keep-alive one is not waited for
+    deadline = time.time() + 5
     while QuietServer.active > 0 and time.time() < deadline:
         time.sleep(0.05)
     print("kube-apiserver-standin: terminated gracefully", file=sys.stderr, flush=True)
