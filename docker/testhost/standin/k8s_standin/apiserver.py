@@ -383,8 +383,16 @@ class Handler(BaseHTTPRequestHandler):
             if selector:
                 items = [i for i in items if _matches(i, selector)]
             field = (query.get("fieldSelector") or [""])[0]
-            if field.startswith("metadata.name="):
-                items = [i for i in items if i["metadata"]["name"] == field.split("=", 1)[1]]
+            for term in filter(None, field.split(",")):  # kube-apiserver ANDs the terms
+                key, _, want = term.partition("=")
+                if key == "metadata.name":
+                    items = [i for i in items if i["metadata"]["name"] == want]
+                elif key == "spec.nodeName" and r is PODS:  # kubectl drain lists a node's pods so
+                    items = [i for i in items if (i.get("spec") or {}).get("nodeName", "") == want]
+                elif key == "metadata.namespace":
+                    items = [i for i in items if i["metadata"].get("namespace") == want]
+                else:
+                    raise ApiStatus(400, "BadRequest", f'"{key}" is not a known field selector: only "metadata.name", "metadata.namespace"' + (', "spec.nodeName"' if r is PODS else ""))
             lst = {"kind": f"{r.kind}List", "apiVersion": r.group_version, "metadata": {"resourceVersion": str(rev)}, "items": items}
             return self._send_objects(r, lst, items)
         if verb == "get":
@@ -440,7 +448,7 @@ class Handler(BaseHTTPRequestHandler):
             for node in nodes:
                 suffix = hashlib.sha256(f"{m['name']}/{node}".encode()).hexdigest()[:5]
                 out.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{m['name']}-{suffix}", "namespace": m["namespace"], "creationTimestamp": m.get("creationTimestamp"),
-                                                                           "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": m["name"], "uid": m.get("uid")}]},
+                                                                           "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": m["name"], "uid": m.get("uid"), "controller": True, "blockOwnerDeletion": True}]},
                             "spec": {"nodeName": node}, "status": {"phase": "Running"}})
         return out
 

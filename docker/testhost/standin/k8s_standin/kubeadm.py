@@ -609,8 +609,12 @@ def _join_etcd(node: str, address: str, etcd: EtcdPlan) -> None:
 
 # -- reset ---------------------------------------------------------------------------------------
 def reset(argv: list[str]) -> int:
-    f, _ = flags.parse(argv, {**COMMON, "force": "bool", "f": "bool", "cri-socket": "str", "ignore-preflight-errors": "list", "cleanup-tmp-dir": "bool"}, "reset")
-    if not (f.get("force") or f.get("f")):
+    f, _ = flags.parse(argv, {**COMMON, "force": "bool", "f": "bool", "cri-socket": "str", "ignore-preflight-errors": "list", "cleanup-tmp-dir": "bool", "skip-phases": "list"}, "reset")
+    skipped = set(f.get("skip-phases") or [])
+    unknown = skipped - {"preflight", "remove-etcd-member", "cleanup-node"}
+    if unknown:  # as kubeadm: a phase name it does not have is an error
+        raise KubeadmError(f"invalid phase name: {sorted(unknown)[0]}")
+    if "preflight" not in skipped and not (f.get("force") or f.get("f")):
         if not sys.stdin.isatty():
             raise KubeadmError("error execution phase preflight: won't proceed; the user didn't answer (Y|n) in order to continue")
     node = state.read_node()
@@ -619,8 +623,10 @@ def reset(argv: list[str]) -> int:
     local_etcd = os.path.exists(f"{paths.MANIFESTS}/etcd.yaml")
     # As real kubeadm: the Node object is NOT deleted (kubeadm reset never touches it; it lingers
     # until someone runs `kubectl delete node`). A tool that resets a node it joined must delete it.
-    if node and local_etcd:
+    if node and local_etcd and "remove-etcd-member" not in skipped:
         _remove_etcd_member(node["address"])
+    if "cleanup-node" in skipped:
+        return 0
     subprocess.run(["systemctl", "stop", "kubelet.service"], capture_output=True)
     print("[reset] Stopping the kubelet service")
     kubelet.stop_all()
