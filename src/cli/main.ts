@@ -9,6 +9,7 @@ import { runCommand } from "./commands/run.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { statusCommand } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
+import { addVerbs } from "./verbs.js";
 import { err, out, printError } from "./output.js";
 import type { CommonOptions } from "./session.js";
 
@@ -93,6 +94,7 @@ export function buildProgram(result: { code: number }): Command {
       .description("the cluster's admin kubeconfig (server https://VIP:LB-port) for the operator")
       .option("-o, --output <file>", "write it here (mode 0600) instead of stdout"),
   ).action(action(kubeconfigCommand));
+  addVerbs(program, common, (code) => (result.code = code));
   program.addCommand(labCommand(result));
   program
     .command("schema")

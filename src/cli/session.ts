@@ -47,16 +47,21 @@ export interface Session {
   pool(): SshPool;
 }
 
-function usage(message: string, path = ""): InputError {
+export function usageError(message: string, path = ""): InputError {
   const issue: InputIssue = { location: undefined, path, message, severity: "error" };
   return new InputError([issue], `invalid usage: ${path ? `${path}: ` : ""}${message}`);
 }
 
-export async function openSession(o: CommonOptions, needPlaybook: "required" | "optional"): Promise<Session> {
-  if (o.inventory.length === 0) throw usage("give at least one inventory with -i FILE|DIR", "-i/--inventory");
+/** `none`: the command runs an operation of its own (node remove), not the playbook. */
+export async function openSession(
+  o: CommonOptions,
+  needPlaybook: "required" | "optional" | "none",
+): Promise<Session> {
+  if (o.inventory.length === 0)
+    throw usageError("give at least one inventory with -i FILE|DIR", "-i/--inventory");
   const concurrency = Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw usage("expected a whole number ≥ 1", "--concurrency");
+    throw usageError("expected a whole number ≥ 1", "--concurrency");
   const redactor = new Redactor();
   const loaded = await loadInventory(o.inventory);
   for (const s of loaded.secrets) redactor.add(s);
@@ -70,18 +75,21 @@ export async function openSession(o: CommonOptions, needPlaybook: "required" | "
 
   const recipe = RECIPES[loaded.inventory.cluster.mode];
   addRecipeRules(loaded, recipe);
-  const { playbook, compiled } = await loadAndCompile(o, needPlaybook, loaded, recipe, hosts, limit);
+  const { playbook, compiled } =
+    needPlaybook === "none"
+      ? { playbook: undefined, compiled: undefined }
+      : await loadAndCompile(o, needPlaybook, loaded, recipe, hosts, limit);
 
   const ssh = loaded.inventory.ssh;
   let sudoPassword: Secret | undefined;
   if (o.askSudoPass) {
     if (!process.stdin.isTTY)
-      throw usage("needs a terminal to ask; use ssh.sudoPasswordEnv instead", "--ask-sudo-pass");
+      throw usageError("needs a terminal to ask; use ssh.sudoPasswordEnv instead", "--ask-sudo-pass");
     sudoPassword = new Secret(await askHidden("sudo password: "));
   } else if (ssh.sudoPasswordEnv) {
     const v = process.env[ssh.sudoPasswordEnv];
     if (v === undefined)
-      throw usage(`environment variable ${ssh.sudoPasswordEnv} is not set`, "ssh.sudoPasswordEnv");
+      throw usageError(`environment variable ${ssh.sudoPasswordEnv} is not set`, "ssh.sudoPasswordEnv");
     sudoPassword = new Secret(v);
   }
   redactor.add(sudoPassword);
@@ -173,7 +181,7 @@ async function loadAndCompile(
   const mode = loaded.inventory.cluster.mode;
   if (!o.playbook && !recipe.phases) {
     if (need === "optional") return { playbook: undefined, compiled: undefined };
-    throw usage(
+    throw usageError(
       `HA mode ${mode} has no recipe yet: give --playbook prepare (host prerequisites) or your own playbook`,
       "--playbook",
     );

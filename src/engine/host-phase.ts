@@ -211,7 +211,7 @@ async function runStep(
   if (d.dryRun)
     return {
       status: "changed",
-      message: `would ${plan.summary}${onFailureText(plan.onFailure, d.host.name)}`,
+      message: `would ${plan.summary}${guardedText(plan.actions, d.host.name)}${onFailureText(plan.onFailure, d.host.name)}`,
       ...diff,
       changedHost: false,
     };
@@ -231,6 +231,16 @@ async function runStep(
     ...diff,
     changedHost: true,
   };
+}
+
+/** The destructive actions of a change and their guards, as plan shows them (issue #21). */
+function guardedText(actions: Action[], host: string): string {
+  const parts = actions.flatMap((a) =>
+    a.kind === "exec" && a.what && a.guards?.length
+      ? [`${a.what}, ${a.guards.map((g) => describeGuard(g, host)).join(", ")}`]
+      : [],
+  );
+  return parts.length > 0 ? ` (${parts.join("; ")})` : "";
 }
 
 /** What plan says a failed attempt would be followed by, guards included. */

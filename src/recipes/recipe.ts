@@ -21,10 +21,16 @@ export interface Recipe {
   /** One line for `validate` and the README. */
   title: string;
   /**
-   * The phases in order, compiled for these hosts. Absent while the mode has no recipe yet (the CLI
-   * then says so; `--playbook prepare` or the operator's own playbook still run).
+   * The `up` operation: the phases in order, compiled for these hosts. Absent while the mode has no
+   * recipe yet (the CLI then says so; `--playbook prepare` or the operator's own playbook still run).
+   * The other operations (recipes/operations.ts) are built from the mode's hooks below.
    */
   phases?(input: RecipeInput): CompiledPhase[];
+  /**
+   * What this mode adds to `haprov node remove` (issue #21; recipes/kubeadm/remove-node.ts builds
+   * the operation). Absent: the mode has no node removal yet, and the CLI says so.
+   */
+  removal?: NodeRemovalHooks;
   /** Run values the phases register, which a YAML phase placed after them may name. */
   values: RunKey[];
   /** Cross-field inventory rules of this mode (the generic ones are in config/rules.ts). */
@@ -45,6 +51,40 @@ export interface Recipe {
    */
   settle?(input: RecipeInput): BoundStep[];
   lab: LabTopology;
+}
+
+/**
+ * The input of `haprov node remove`: `hosts` are the hosts that stay (the survivors, NODE left
+ * out), so a mode's phases built from it render every config without NODE.
+ */
+export interface RemovalInput extends RecipeInput {
+  node: RemovedNode;
+}
+
+export interface RemovedNode {
+  name: string;
+  /** Its inventory entry: undefined when it was already taken out of the inventory. */
+  spec: HostSpec | undefined;
+  /** haprov works on NODE itself over SSH (false: `--unreachable`, or not in the inventory). */
+  reachable: boolean;
+}
+
+/**
+ * A mode's part of a node removal. The shared operation runs: membership, preflight (quorum, not
+ * the last control-plane node, what NODE holds), `outOfRotation`, `kubectl drain`, etcd leadership
+ * moved and the member removed, `kubeadm reset` on NODE followed by `cleanup`, the Node deleted,
+ * then the verification and the endpoint's steady check.
+ */
+export interface NodeRemovalHooks {
+  /**
+   * Before anything on NODE stops: every load balancer and proxy of the survivors re-rendered
+   * without NODE (rolling, the VIP holder last), the VIP moved off NODE and answering elsewhere.
+   */
+  outOfRotation(r: RemovalInput): CompiledPhase[];
+  /** Steps on NODE after its reset: the mode's services stopped and disabled, their configs removed. */
+  cleanup(r: RemovalInput): BoundStep[];
+  /** kubeadm's etcd is stacked on the control-plane nodes (false: design E's external etcd). */
+  stackedEtcd: boolean;
 }
 
 export interface Endpoint {

@@ -20,17 +20,51 @@ import {
   type SavedPlan,
 } from "../saved-plan.js";
 import { haprovVersion } from "../version.js";
-import { openSession, type CommonOptions } from "../session.js";
+import { openSession, usageError, type CommonOptions, type Session } from "../session.js";
+import type { CompiledPlaybook } from "../../core/phase.js";
 
-/** `plan` (read + diff only) and `up` (plan summary, confirmation on a TTY, apply). */
+/**
+ * An operation other than `up` (cli/verbs.ts): its own phase list instead of the playbook. A
+ * destructive one asks on a terminal and needs -y without one; `--dry-run` only plans it.
+ */
+export interface OperationRun {
+  /** "node remove": the lock's and the events' command. */
+  label: string;
+  compile(s: Session): CompiledPlaybook;
+  dryRun: boolean;
+}
+
+/**
+ * `plan` (read + diff only), `up` (plan summary, confirmation on a TTY, apply), and the operations
+ * of the verb table, which run the same way.
+ */
 export async function runCommand(
   verb: "up" | "plan",
   o: CommonOptions & { waitLock?: string; output?: string; plan?: string },
+  op?: OperationRun,
 ): Promise<number> {
-  const s = await openSession(o, "required");
+  const s = await openSession(o, op ? "none" : "required");
+  if (op && o.limit) {
+    await s.close();
+    throw usageError(`${op.label} works on the whole cluster: --limit is refused`, "--limit");
+  }
+  let compiled: CompiledPlaybook;
+  try {
+    compiled = op ? op.compile(s) : s.compiled!;
+  } catch (e) {
+    await s.close();
+    throw e;
+  }
+  if (op && !op.dryRun && !o.yes && outputMode(o.json) !== "tty") {
+    await s.close();
+    throw usageError(
+      `${op.label} changes the cluster's membership and there is no terminal to ask on: give -y to apply, or --dry-run to see the plan`,
+      "-y/--yes",
+    );
+  }
   const planInput = async (): Promise<PlanInput> => ({
     cluster: s.loaded.inventory.cluster.name,
-    playbook: s.compiled!,
+    playbook: compiled,
     material: `${JSON.stringify(s.loaded.inventory)}\n${s.playbook ? await readFile(s.playbook.file, "utf8") : ""}\n${o.limit ?? ""}`,
     version: haprovVersion(),
     redactor: s.redactor,
@@ -74,7 +108,7 @@ export async function runCommand(
       const summary = await runPlaybook({
         command,
         cluster: s.loaded.inventory.cluster.name,
-        playbook: s.compiled!,
+        playbook: compiled,
         hosts: s.hosts,
         connect: (h) => s.connect(h),
         context: s.contextFor,
@@ -115,12 +149,12 @@ export async function runCommand(
       return summary;
     };
 
-    if (verb === "plan") return exitCodeFor(await run(true, "plan"));
+    if (verb === "plan" || op?.dryRun) return exitCodeFor(await run(true, "plan"));
 
     // Before the first read: state read while another run still changes the hosts would be stale
     // (measured: a --wait-lock run that read ahead applied changes already made). On a terminal
     // before the plan shown, so that what is confirmed is what is applied.
-    lock = await lockForRun(s, verb, o.waitLock, (l) => err(`${l}\n`));
+    lock = await lockForRun(s, op?.label ?? verb, o.waitLock, (l) => err(`${l}\n`));
 
     if (saved) {
       err(
@@ -148,7 +182,7 @@ export async function runCommand(
         return ExitCode.ok;
       }
     }
-    return exitCodeFor(await run(false, "up"));
+    return exitCodeFor(await run(false, op?.label ?? "up"));
   } finally {
     process.off("SIGINT", onSigint);
     await lock?.release();

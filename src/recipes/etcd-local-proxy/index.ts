@@ -16,7 +16,9 @@ import {
   etcdAccessOf,
   externalEtcdOf,
 } from "./etcd.js";
-import { localProxyPhase } from "./proxy.js";
+import { HAPROXY_CFG, localProxyPhase, NGINX_CONF } from "./proxy.js";
+import { filesAbsent } from "../blocks/absent.js";
+import { serviceGone } from "../vip/remove.js";
 import { localProxyStatus } from "./status.js";
 
 /**
@@ -100,6 +102,18 @@ export const designE: Recipe = {
     return kubeadmPhases(input, kubeadmOptions(input), {
       lb: [etcdCaPhase(input), etcdMembersPhase(input), etcdClusterPhase(input), localProxyPhase(input)],
     });
+  },
+  removal: {
+    stackedEtcd: false,
+    // every node's own proxy (workers too) drops the node's API server, one node at a time
+    outOfRotation: (r) => [localProxyPhase(r)],
+    cleanup: (r) => {
+      const kind = r.inventory.cluster.localProxy.proxy;
+      return [
+        serviceGone(r, kind),
+        filesAbsent("local proxy config removed", [kind === "haproxy" ? HAPROXY_CFG : NGINX_CONF]),
+      ];
+    },
   },
   rules,
   endpoint,

@@ -12,6 +12,7 @@ import { renderKeepalivedConf } from "../vip/keepalived-conf.js";
 import { HAPROXY_STATS_PORT, loadBalancerPhase, VRRP_PASSWORD, vrrpPasswordOf } from "../vip/lb-phase.js";
 import { priorityRules, vipEndpoint, vipRules } from "../vip/rules.js";
 import { vipStatus } from "../vip/status.js";
+import { keepalivedHaproxyCleanup, vipReleasePhase } from "../vip/remove.js";
 
 /**
  * Design B (REFERENCE.md §2, seed 003): an active/standby haproxy pair on dedicated `lb` hosts, tied
@@ -117,6 +118,19 @@ function kubeadmOptions(input: Pick<RecipeInput, "inventory" | "hosts">): Kubead
   };
 }
 
+/** The pair's load balancer on these hosts (`up`, and the survivors of a node removal). */
+function pairLbPhase(input: RecipeInput) {
+  return loadBalancerPhase(input, {
+    hosts: lbHosts(input.hosts),
+    endpoint: vipEndpoint(input.inventory),
+    haproxyCfg: pairHaproxyCfg,
+    checkScript: { path: CHECK_HAPROXY, render: renderCheckHaproxy },
+    keepalivedConf: pairKeepalivedConf,
+    // haproxy binds *:lbPort, not the VIP: no non-local bind needed (REFERENCE.md §0.2)
+    nonlocalBind: false,
+  });
+}
+
 export const designB: Recipe = {
   mode: "haproxy-pair",
   title: "an active/standby haproxy pair on dedicated hosts tied by keepalived, kubeadm behind the VIP",
@@ -125,19 +139,23 @@ export const designB: Recipe = {
     const endpoint = vipEndpoint(input.inventory);
     const lbs = lbHosts(input.hosts);
     return kubeadmPhases(input, kubeadmOptions(input), {
-      lb: [
-        loadBalancerPhase(input, {
-          hosts: lbs,
-          endpoint,
-          haproxyCfg: pairHaproxyCfg,
-          checkScript: { path: CHECK_HAPROXY, render: renderCheckHaproxy },
-          keepalivedConf: pairKeepalivedConf,
-          // haproxy binds *:lbPort, not the VIP: no non-local bind needed (REFERENCE.md §0.2)
-          nonlocalBind: false,
-        }),
-        vipGatePhase(input, lbs, endpoint, "load-balancer host"),
-      ],
+      lb: [pairLbPhase(input), vipGatePhase(input, lbs, endpoint, "load-balancer host")],
     });
+  },
+  removal: {
+    stackedEtcd: true,
+    // The pair drains the node (its backend gone from both haproxy.cfg, reloaded one at a time, the
+    // VIP holder last); a control-plane node that is also a load balancer gives up the VIP first.
+    outOfRotation: (r) => {
+      const node = r.node.reachable && r.node.spec?.roles.includes("lb") ? r.node.spec : undefined;
+      const lbs = lbHosts(r.hosts);
+      return [
+        pairLbPhase(r),
+        ...(node ? [vipReleasePhase(r, node)] : []),
+        vipGatePhase(r, lbs, vipEndpoint(r.inventory), "load-balancer host"),
+      ];
+    },
+    cleanup: (r) => (r.node.spec?.roles.includes("lb") ? keepalivedHaproxyCleanup(r, CHECK_HAPROXY) : []),
   },
   rules(inv) {
     const lbs = inv.hosts.filter((h) => h.roles.includes("lb"));

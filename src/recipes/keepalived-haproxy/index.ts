@@ -12,6 +12,7 @@ import { renderCheckScript } from "./check-script.js";
 import { renderHaproxyCfg } from "../vip/haproxy-cfg.js";
 import { renderKeepalivedConf } from "../vip/keepalived-conf.js";
 import { vipStatus } from "../vip/status.js";
+import { keepalivedHaproxyCleanup, vipReleasePhase } from "../vip/remove.js";
 
 export const CHECK_SCRIPT_PATH = "/etc/keepalived/check_apiserver.sh";
 
@@ -91,6 +92,18 @@ export function kubeadmOptions(input: Pick<RecipeInput, "inventory" | "hosts">):
   };
 }
 
+/** The load balancer of design A on these control-plane nodes (`up`, and the survivors of a removal). */
+function lbPhase(input: RecipeInput) {
+  return loadBalancerPhase(input, {
+    hosts: byRole(input.hosts, "control-plane"),
+    endpoint: vipEndpoint(input.inventory),
+    haproxyCfg: haproxyCfgFor,
+    checkScript: { path: CHECK_SCRIPT_PATH, render: checkScriptFor },
+    keepalivedConf: keepalivedConfFor,
+    nonlocalBind: true,
+  });
+}
+
 /** Design A (the default): keepalived VIP + haproxy on every control-plane node, kubeadm behind them. */
 export const designA: Recipe = {
   mode: "keepalived-haproxy",
@@ -100,18 +113,23 @@ export const designA: Recipe = {
     const endpoint = designA.endpoint(input.inventory);
     const cps = byRole(input.hosts, "control-plane");
     return kubeadmPhases(input, kubeadmOptions(input), {
-      lb: [
-        loadBalancerPhase(input, {
-          hosts: cps,
-          endpoint,
-          haproxyCfg: haproxyCfgFor,
-          checkScript: { path: CHECK_SCRIPT_PATH, render: checkScriptFor },
-          keepalivedConf: keepalivedConfFor,
-          nonlocalBind: true,
-        }),
-        vipGatePhase(input, cps, endpoint, "control-plane node"),
-      ],
+      lb: [lbPhase(input), vipGatePhase(input, cps, endpoint, "control-plane node")],
     });
+  },
+  removal: {
+    stackedEtcd: true,
+    // The survivors' haproxy backends and keepalived peers first (rolling, the holder last), then
+    // the VIP off the node, answering on a survivor before anything else on the node stops.
+    outOfRotation: (r) => {
+      const node = r.node.reachable && r.node.spec?.roles.includes("control-plane") ? r.node.spec : undefined;
+      const cps = byRole(r.hosts, "control-plane");
+      return [
+        lbPhase(r),
+        ...(node ? [vipReleasePhase(r, node)] : []),
+        vipGatePhase(r, cps, vipEndpoint(r.inventory), "control-plane node"),
+      ];
+    },
+    cleanup: (r) => keepalivedHaproxyCleanup(r, CHECK_SCRIPT_PATH),
   },
   rules: (inv) => [
     ...vipRules(inv, "control-plane"),

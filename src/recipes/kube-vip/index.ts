@@ -14,6 +14,7 @@ import { kubeadmSources, leaseHolderSource, vipHolderSource } from "../membershi
 import { LEASE_NAME } from "./manifest.js";
 import { sameSubnet, specialAddress } from "../../config/ipv4.js";
 import { vipRules } from "../vip/rules.js";
+import { kubeVipRemoval } from "./remove.js";
 import { KUBE_VIP_MANIFEST, renderKubeVipManifest, type KubeconfigFile } from "./manifest.js";
 import { kubeVipStatus } from "./status.js";
 import { kubeVipStartedAfterFile, peersFileFirst, peersFileKept, restartKubeVip } from "./peers-file.js";
@@ -289,6 +290,7 @@ export const designC: Recipe = {
       last: [settlePhase(input)],
     });
   },
+  removal: kubeVipRemoval(endpoint),
   rules,
   endpoint,
   operatorEndpoint: (inv) => ({ ...endpoint(inv), why: "the VIP, on the leader's API server port" }),

@@ -30,6 +30,7 @@ export function clusterView(v: HostView): MembershipView | undefined {
 export function membershipPhase(
   input: RecipeInput,
   sourcesOf: (h: HostSpec) => MemberSource[],
+  o: { leaving?: string } = {},
 ): CompiledPhase {
   const hosts = input.hosts.filter((h) => sourcesOf(h).length > 0);
   return phase(input, {
@@ -37,11 +38,19 @@ export function membershipPhase(
     hosts,
     gate: true,
     gather: [gatherInto(MEMBERSHIP, (ctx) => membershipScript(sourcesOf(ctx.host)), { otherwise: "empty" })],
-    steps: [membershipStep(input, sourcesOf)],
+    steps: [membershipStep(input, sourcesOf, o.leaving)],
   });
 }
 
-function membershipStep(input: RecipeInput, sourcesOf: (h: HostSpec) => MemberSource[]): BoundStep {
+/**
+ * `leaving`: the node a removal takes out (issue #21) — a member of the running cluster that is
+ * expected, even when it is no longer in the inventory.
+ */
+function membershipStep(
+  input: RecipeInput,
+  sourcesOf: (h: HostSpec) => MemberSource[],
+  leaving?: string,
+): BoundStep {
   return {
     name: "members are in the inventory",
     type: "membership",
@@ -53,7 +62,14 @@ function membershipStep(input: RecipeInput, sourcesOf: (h: HostSpec) => MemberSo
       const answers = v.answers(MEMBERSHIP);
       const speaker = Object.keys(answers)[0];
       if (speaker !== v.host.name) return skip(`${speaker} reports the cluster's membership`);
-      const view = membershipVerdict(answers, sourcesOf, input.hosts);
+      const known =
+        leaving && !input.hosts.some((h) => h.name === leaving)
+          ? [
+              ...input.hosts,
+              { ...input.hosts[0]!, name: leaving, address: "(not in the inventory)", roles: [] },
+            ]
+          : input.hosts;
+      const view = membershipVerdict(answers, sourcesOf, known);
       const problems = membershipProblems(view);
       const notes = membershipNotes(view);
       if (problems.length > 0)

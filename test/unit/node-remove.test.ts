@@ -1,0 +1,268 @@
+import { describe, expect, it } from "vitest";
+import type { Action, StepPlan } from "../../src/core/action.js";
+import type { Fact, FactReader } from "../../src/core/fact.js";
+import type { HostSpec } from "../../src/core/host.js";
+import type { RunScope, StepContext } from "../../src/core/step.js";
+import { Inventory } from "../../src/config/schema.js";
+import { RECIPES } from "../../src/recipes/index.js";
+import { OPERATIONS } from "../../src/recipes/operations.js";
+import { hostSpec } from "../helpers/host-spec.js";
+
+/**
+ * Issue #21: `haprov node remove` as a phase list. The order (nothing on the node stops before it
+ * is out of rotation), the survivors' configs rendered without it, and what each deciding step of
+ * the acting node does from the state it reads: the quorum refusal, the leader moved first, the
+ * member removed only behind the quorum guard, nothing done twice.
+ */
+const inventory = Inventory.parse({
+  cluster: { name: "c", mode: "keepalived-haproxy", vip: "10.0.0.100", vrrpPassword: "Abc12345" },
+  hosts: [
+    { name: "cp1", address: "10.0.0.11", roles: ["control-plane"] },
+    { name: "cp2", address: "10.0.0.12", roles: ["control-plane"] },
+    { name: "cp3", address: "10.0.0.13", roles: ["control-plane"] },
+    { name: "w1", address: "10.0.0.21", roles: ["worker"] },
+  ],
+});
+const hosts: HostSpec[] = inventory.hosts.map((h) => hostSpec(h.name, h.address, h.roles));
+const remove = (node: string, unreachable = false, inv = inventory, hs = hosts) =>
+  OPERATIONS["node remove"](
+    RECIPES[inv.cluster.mode],
+    { inventory: inv, hosts: hs, limit: undefined },
+    {
+      node,
+      unreachable,
+    },
+  );
+
+const ID = { cp1: "101", cp2: "102", cp3: "103" } as const;
+type Cp = keyof typeof ID;
+/** The gateway's member list as etcdMembersScript prints it, with health and the status line. */
+function etcdOut(o: { members: Cp[]; sick?: Cp[]; leader?: Cp }): string {
+  const addr = (m: Cp) => `10.0.0.1${m.slice(2)}`;
+  const list = {
+    members: o.members.map((m) => ({
+      ID: ID[m],
+      name: m,
+      peerURLs: [`https://${addr(m)}:2380`],
+      clientURLs: [`https://${addr(m)}:2379`],
+    })),
+  };
+  return [
+    `LIST ${JSON.stringify(list)}`,
+    ...o.members.map(
+      (m) => `HEALTH https://${addr(m)}:2379 {"health":"${o.sick?.includes(m) ? "false" : "true"}"}`,
+    ),
+    `STATUS {"leader":"${ID[o.leader ?? "cp2"]}"}`,
+  ].join("\n");
+}
+
+function planOn(
+  playbook: ReturnType<typeof remove>,
+  phaseName: string,
+  stepName: string,
+  host: string,
+  state: { etcd?: string; node?: string; kubeadm?: string[] },
+): StepPlan | Error {
+  const p = playbook.phases.find((x) => x.name === phaseName)!;
+  const step = p.steps.find((s) => s.name === stepName)!;
+  const facts: FactReader = {
+    get<T>(f: Fact<T>): T {
+      if (f.key.startsWith("etcd-state:")) return f.parse(state.etcd ?? "LIST ", 0) as T;
+      if (f.key.startsWith("node-object:")) return f.parse(state.node ?? "ABSENT", 0) as T;
+      if (f.key.startsWith("kubeadm-state:")) return (state.kubeadm ?? []) as T;
+      throw new Error(`unexpected fact ${f.key}`);
+    },
+  };
+  const scope: RunScope = { registered: { actingNode: "cp2" }, gathered: {} };
+  const ctx: StepContext = {
+    host: hosts.find((h) => h.name === host)!,
+    scope,
+    interpolate: (t) => t,
+    interpolateShell: (t) => t,
+    interpolatePath: (t) => t,
+    renderTemplate: () => "",
+  };
+  try {
+    return step.plan(facts, ctx);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+const actions = (p: StepPlan | Error): Action[] => {
+  if (p instanceof Error) throw p;
+  if (p.kind !== "change") throw new Error(`expected a change, got ${p.kind}: ${p.reason}`);
+  return p.actions;
+};
+
+describe("node remove: the phase list", () => {
+  it("nothing on the node stops before it is out of rotation; the survivors act", () => {
+    const pb = remove("cp1");
+    expect(pb.phases.map((p) => `${p.name}: ${p.hosts.join(",")}`)).toEqual([
+      "cluster membership: cp2,cp3,cp1",
+      "removal preflight: cp2,cp3",
+      "load balancer: cp2,cp3",
+      "vip off the node: cp1",
+      "vip gate: cp2,cp3",
+      "drain: cp2,cp3",
+      "leave etcd: cp2,cp3",
+      "reset node: cp1",
+      "delete node: cp2,cp3",
+      "endpoint steady: cp2,cp3",
+    ]);
+    expect(pb.phases.find((p) => p.name === "removal preflight")!.gate).toBe(true);
+  });
+
+  it("--unreachable: no phase runs on the node itself", () => {
+    const pb = remove("cp1", true);
+    expect(pb.phases.some((p) => p.hosts.includes("cp1"))).toBe(false);
+    expect(pb.phases.map((p) => p.name)).not.toContain("reset node");
+  });
+
+  it("the survivors' haproxy backends and keepalived peers no longer name the node", () => {
+    const pb = remove("cp1");
+    const lb = pb.phases.find((p) => p.name === "load balancer")!;
+    const scope: RunScope = { registered: { vrrpPassword: "x" }, gathered: { vrrpPassword: {} } };
+    const ctx = (h: string): StepContext => ({
+      host: hosts.find((x) => x.name === h)!,
+      scope,
+      interpolate: (t) => t,
+      interpolateShell: (t) => t,
+      interpolatePath: (t) => t,
+      renderTemplate: () => "",
+    });
+    const content = (step: string) =>
+      lb.steps
+        .find((s) => s.name === step)!
+        .files(ctx("cp2"))
+        .map((f) => f.content.toString())
+        .join("");
+    expect(content("haproxy.cfg")).toMatch(/server cp2 10\.0\.0\.12/);
+    expect(content("haproxy.cfg")).toMatch(/server cp3 10\.0\.0\.13/);
+    expect(content("haproxy.cfg")).not.toMatch(/cp1|10\.0\.0\.11/);
+    expect(content("keepalived.conf")).toMatch(/10\.0\.0\.13/);
+    expect(content("keepalived.conf")).not.toMatch(/10\.0\.0\.11/);
+  });
+
+  it("refused before any host is contacted: the last control-plane node, a node not in the inventory without --unreachable, an LB-only host", () => {
+    const one = Inventory.parse({
+      ...inventory,
+      hosts: [inventory.hosts[0], inventory.hosts[3]],
+    });
+    expect(() =>
+      remove(
+        "cp1",
+        false,
+        one,
+        one.hosts.map((h) => hostSpec(h.name, h.address, h.roles)),
+      ),
+    ).toThrow(/cp1 is the last control-plane node/);
+    expect(() => remove("cp9")).toThrow(/cp9 is not in the inventory.*/);
+    expect(remove("cp9", true).phases.map((p) => p.name)).toContain("leave etcd");
+    const pair = Inventory.parse({
+      cluster: { name: "c", mode: "haproxy-pair", vip: "10.0.0.100", vrrpPassword: "Abc12345" },
+      hosts: [
+        { name: "lb1", address: "10.0.0.5", roles: ["lb"] },
+        { name: "lb2", address: "10.0.0.6", roles: ["lb"] },
+        ...inventory.hosts,
+      ],
+    });
+    const pairHosts = pair.hosts.map((h) => hostSpec(h.name, h.address, h.roles));
+    expect(() => remove("lb1", false, pair, pairHosts)).toThrow(
+      /node remove takes out control-plane nodes and workers/,
+    );
+  });
+});
+
+describe("node remove: what the acting node decides", () => {
+  const pb = remove("cp1");
+  it("preflight: removing one of three healthy members is allowed, and the even count left is said", () => {
+    const p = planOn(pb, "removal preflight", "cp1 can leave", "cp2", {
+      etcd: etcdOut({ members: ["cp1", "cp2", "cp3"], leader: "cp1" }),
+      node: "NODE ",
+    });
+    expect(p).toMatchObject({ kind: "noop" });
+    const reason = (p as { reason: string }).reason;
+    expect(reason).toMatch(/cp1 is a Node/);
+    expect(reason).toMatch(/etcd leader \(leadership moves first\)/);
+    expect(reason).toMatch(/2 member\(s\) stay.*even count/);
+  });
+
+  it("preflight: refused when another member is unhealthy (1 healthy of 2 left is no majority)", () => {
+    const p = planOn(pb, "removal preflight", "cp1 can leave", "cp2", {
+      etcd: etcdOut({ members: ["cp1", "cp2", "cp3"], sick: ["cp3"] }),
+      node: "NODE ",
+    });
+    expect(p).toBeInstanceOf(Error);
+    expect((p as Error).message).toMatch(
+      /refusing to remove cp1: removing cp1 from etcd would leave 1 healthy of 2 member\(s\), fewer than the majority of 2; unhealthy: cp3/,
+    );
+  });
+
+  it("preflight: refused when no etcd member answers (quorum cannot be shown)", () => {
+    const p = planOn(pb, "removal preflight", "cp1 can leave", "cp2", { etcd: "LIST ", node: "NODE " });
+    expect((p as Error).message).toMatch(/quorum cannot be shown/);
+  });
+
+  it("the other survivors say who acts", () => {
+    const p = planOn(pb, "removal preflight", "cp1 can leave", "cp3", { node: "NODE " });
+    expect(p).toEqual({ kind: "skip", reason: "cp2 acts for the cluster" });
+  });
+
+  it("etcd: the leader's leadership is moved to a healthy survivor, then the member removed behind the quorum guard", () => {
+    const a = actions(
+      planOn(pb, "leave etcd", "cp1's etcd member removed", "cp2", {
+        etcd: etcdOut({ members: ["cp1", "cp2", "cp3"], leader: "cp1", sick: ["cp2"] }),
+      }),
+    );
+    expect(a).toHaveLength(2);
+    const move = a[0] as Extract<Action, { kind: "exec" }>;
+    expect(move.command).toMatch(
+      /'\{"targetID":"103"\}' https:\/\/10\.0\.0\.11:2379\/v3\/maintenance\/transfer-leadership/,
+    );
+    const rm = a[1] as Extract<Action, { kind: "exec" }>;
+    expect(rm.command).toMatch(/'\{"ID":"101"\}' https:\/\/127\.0\.0\.1:2379\/v3\/cluster\/member\/remove/);
+    expect(rm.guards).toMatchObject([{ kind: "quorum", group: "etcd", member: "cp1", effect: "remove" }]);
+  });
+
+  it("etcd: a follower is removed without a leadership move; a member already gone is not removed twice", () => {
+    const a = actions(
+      planOn(pb, "leave etcd", "cp1's etcd member removed", "cp2", {
+        etcd: etcdOut({ members: ["cp1", "cp2", "cp3"], leader: "cp2" }),
+      }),
+    );
+    expect(a.map((x) => (x as { what?: string }).what)).toEqual(["remove cp1's etcd member"]);
+    expect(
+      planOn(pb, "leave etcd", "cp1's etcd member removed", "cp2", {
+        etcd: etcdOut({ members: ["cp2", "cp3"] }),
+      }),
+    ).toEqual({ kind: "noop", reason: "cp1 is no etcd member" });
+  });
+
+  it("the reset on the node is guarded by etcd's quorum, probed from the acting node, and skips kubeadm's own member removal", () => {
+    const a = actions(
+      planOn(pb, "reset node", "kubeadm reset", "cp1", { kubeadm: ["/etc/kubernetes/admin.conf"] }),
+    );
+    const reset = a[0] as Extract<Action, { kind: "exec" }>;
+    expect(reset.command).toMatch(/^kubeadm reset -f --skip-phases remove-etcd-member/);
+    expect(reset.guards).toMatchObject([{ kind: "quorum", member: "cp1", on: "cp2" }]);
+    expect(planOn(pb, "reset node", "kubeadm reset", "cp1", { kubeadm: [] })).toMatchObject({ kind: "noop" });
+  });
+
+  it("drain and delete: a node not reached is only cordoned; a Node already gone is left alone", () => {
+    const drain = actions(planOn(pb, "drain", "drain cp1", "cp2", { node: "NODE " }));
+    expect((drain[0] as { command: string }).command).toMatch(
+      /drain cp1 --ignore-daemonsets --delete-emptydir-data --timeout=120s/,
+    );
+    const dead = remove("cp1", true);
+    const cordon = actions(planOn(dead, "drain", "drain cp1", "cp2", { node: "NODE " }));
+    expect((cordon[0] as { command: string }).command).toMatch(/ cordon cp1$/);
+    expect(planOn(dead, "drain", "drain cp1", "cp2", { node: "NODE true" })).toMatchObject({ kind: "noop" });
+    expect(planOn(pb, "delete node", "Node cp1 deleted", "cp2", { node: "ABSENT" })).toMatchObject({
+      kind: "noop",
+    });
+    expect(
+      planOn(pb, "delete node", "Node cp1 deleted", "cp2", { node: "ERROR Unauthorized" }),
+    ).toBeInstanceOf(Error);
+  });
+});
