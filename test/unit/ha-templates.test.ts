@@ -9,13 +9,11 @@ import { hostSpec } from "../helpers/host-spec.js";
 import { UnknownValueError } from "../../src/core/step.js";
 import { Inventory } from "../../src/config/schema.js";
 import type { HostView } from "../../src/recipes/blocks/view.js";
+import { checkScriptFor, keepalivedConfFor, priorities } from "../../src/recipes/keepalived-haproxy/index.js";
 import {
-  checkScriptFor,
-  haproxyCfgFor,
-  keepalivedConfFor,
-  kubeadmOptions,
-  priorities,
-} from "../../src/recipes/keepalived-haproxy/index.js";
+  controlPlaneHaproxyCfg,
+  controlPlaneKubeadmOptions,
+} from "../../src/recipes/vip/control-plane-lb.js";
 import { renderInitConfig, renderJoinConfig } from "../../src/recipes/kubeadm/config.js";
 import { renderFlannel } from "../../src/recipes/kubeadm/flannel.js";
 import { caCertHash, clusterShape, nodeOf } from "../../src/recipes/kubeadm/init.js";
@@ -59,7 +57,7 @@ const input = (
   own: () => "",
   answers: () => ({}),
 });
-const shape = (v: HostView) => clusterShape({ ...v, limit: undefined }, kubeadmOptions(v));
+const shape = (v: HostView) => clusterShape({ ...v, limit: undefined }, controlPlaneKubeadmOptions(v));
 
 // A throwaway CA made with openssl for this test; its hash as
 // `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum` prints it.
@@ -100,15 +98,16 @@ const { CA_PEM, CA_HASH } = (() => {
 })();
 
 describe("design A templates", () => {
-  it("priorities: explicit ones kept, the others 150, 149, … skipping taken values", () => {
+  it("priorities: explicit ones kept, the others 254, 253, … skipping taken values", () => {
+    // cp2's inventory priority is 149
     expect([...priorities(hosts.slice(0, 3))]).toEqual([
-      ["cp1", 150],
+      ["cp1", 254],
       ["cp2", 149],
-      ["cp3", 148],
+      ["cp3", 253],
     ]);
-    expect([...priorities([spec("a", "1.1.1.1", [], { priority: 150 }), spec("b", "1.1.1.2", [])])]).toEqual([
-      ["a", 150],
-      ["b", 149],
+    expect([...priorities([spec("a", "1.1.1.1", [], { priority: 254 }), spec("b", "1.1.1.2", [])])]).toEqual([
+      ["a", 254],
+      ["b", 253],
     ]);
   });
 
@@ -118,7 +117,7 @@ describe("design A templates", () => {
     expect(gathered).toContain("        10.0.0.11\n        10.0.0.12\n    }");
     expect(gathered).not.toContain("10.0.0.21"); // workers run no keepalived
     expect(gathered).toContain("interface ens4\n");
-    expect(gathered).toContain("priority 148\n");
+    expect(gathered).toContain("priority 253\n");
     expect(gathered).toContain("auth_pass fromHost\n");
     const own = keepalivedConfFor(input("cp1", { vrrpPassword: "invPw1" }, { vrrpPassword: "fromHost" }));
     expect(own).toContain("auth_pass invPw1\n");
@@ -129,7 +128,7 @@ describe("design A templates", () => {
   });
 
   it("haproxy.cfg lists every control-plane node, never a worker", () => {
-    const cfg = haproxyCfgFor(input("cp1"));
+    const cfg = controlPlaneHaproxyCfg(input("cp1"));
     expect(cfg.match(/^ {4}server .*$/gm)).toEqual([
       "    server cp1 10.0.0.11:6443",
       "    server cp2 10.0.0.12:6443",
