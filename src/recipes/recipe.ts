@@ -6,6 +6,8 @@ import type { CompiledPhase } from "../core/phase.js";
 import type { RunKey } from "../core/run-key.js";
 import type { BoundStep } from "../core/step.js";
 import type { RecipeInput } from "./blocks/view.js";
+import type { Endpoint } from "./endpoint.js";
+import type { KubeadmOptions } from "./kubeadm/init.js";
 import type { MemberSource } from "./membership/sources.js";
 
 export type { RecipeInput } from "./blocks/view.js";
@@ -83,14 +85,18 @@ export interface NodeRemovalHooks {
   outOfRotation(r: RemovalInput): CompiledPhase[];
   /** Steps on NODE after its reset: the mode's services stopped and disabled, their configs removed. */
   cleanup(r: RemovalInput): BoundStep[];
+  /**
+   * Steps on the acting survivor once NODE's Node is deleted: NODE taken out of the mode's own
+   * membership (Pacemaker: `pcs cluster node remove`, its fence devices deleted).
+   */
+  leave?(r: RemovalInput): BoundStep[];
   /** kubeadm's etcd is stacked on the control-plane nodes (false: design E's external etcd). */
   stackedEtcd: boolean;
+  /** The mode's kubeadm options for these hosts: the init node's configuration is kept as up writes it. */
+  kubeadm(input: RecipeInput): KubeadmOptions;
 }
 
-export interface Endpoint {
-  host: string;
-  port: number;
-}
+export type { Endpoint } from "./endpoint.js";
 
 export interface RuleIssue {
   path: PropertyKey[];

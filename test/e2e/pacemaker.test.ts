@@ -209,5 +209,55 @@ describe.runIf(dockerAvailable())(
       const back = await up();
       expect(back.code, back.stderr + back.stdout.slice(-2000)).toBe(0);
     }, 240_000);
+
+    it("node remove of the VIP node: standby first, requests every 20 ms through the VIP; it leaves etcd, Kubernetes and Pacemaker; up without it changes nothing; added back, it joins again (#21)", async () => {
+      const [holder] = await holders();
+      const rest = CPS.filter((h) => h !== holder);
+      const cluster =
+        'pacemaker: { fencing: disabled, token: 2000, haclusterPassword: "${HAPROV_TEST_HACLUSTER_PW}" }';
+      const prober = startProber(vipUrl, 20);
+      const t0 = Date.now();
+      const r = await haprov(["node", "remove", holder!, "-i", inv, "-y", "--json"]);
+      const took = Date.now() - t0;
+      await new Promise((res) => setTimeout(res, 500));
+      const results = await prober.stop();
+      console.log(
+        `pacemaker: node remove ${holder} (VIP node): ${(took / 1000).toFixed(1)} s, ${prober.failed()} of ${results.length} requests through the VIP failed`,
+      );
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(HACLUSTER_PW);
+      const mon = await crm(rest[0]!);
+      expect(mon).toContain('with_quorum="true"');
+      expect(mon).not.toContain(`<node name="${holder}"`);
+      expect(await holders()).toHaveLength(1);
+      expect(await holders([holder!])).toEqual([]);
+      expect(
+        await sh(
+          rest[0]!,
+          "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name | sort | tr '\\n' ' '",
+        ),
+      ).toBe(`${rest.map((n) => `node/${n}`).join(" ")} `);
+      expect(await sh(holder!, "systemctl is-active corosync pacemaker haproxy | sort -u")).toBe("inactive");
+      expect(await get200(vipUrl)).toBe(true);
+      // planned removal, one request at a time every 20 ms: none may fail with the VIP moved first
+      expect(prober.failed()).toBe(0);
+
+      const two = lab.inventory({
+        mode: "pacemaker",
+        roles: Object.fromEntries(rest.map((h) => [h, "control-plane"])),
+        cluster,
+      });
+      const next = await haprov(["up", "-i", two, "-y", "--json"]);
+      expect(next.code, next.stderr + next.stdout.slice(-2000)).toBe(0);
+      expect(changes(next.stdout)).toEqual([]);
+
+      // replaced: the removed host, reset, joins as a new member
+      const back = await up();
+      expect(back.code, back.stderr + back.stdout.slice(-3000)).toBe(0);
+      await waitFor(`${holder} online in the cluster again`, async () =>
+        new RegExp(`<node name="${holder}" [^>]*online="true"`).test(await crm(rest[0]!)),
+      );
+      expect(await holders()).toHaveLength(1);
+    }, 400_000);
   },
 );

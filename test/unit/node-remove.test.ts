@@ -108,6 +108,7 @@ describe("node remove: the phase list", () => {
       "leave etcd: cp2,cp3",
       "reset node: cp1",
       "delete node: cp2,cp3",
+      "kubeadm config: cp2,cp3",
       "endpoint steady: cp2,cp3",
     ]);
     expect(pb.phases.find((p) => p.name === "removal preflight")!.gate).toBe(true);
@@ -264,5 +265,88 @@ describe("node remove: what the acting node decides", () => {
     expect(
       planOn(pb, "delete node", "Node cp1 deleted", "cp2", { node: "ERROR Unauthorized" }),
     ).toBeInstanceOf(Error);
+  });
+});
+
+describe("node remove in mode pacemaker", () => {
+  const pcmk = Inventory.parse({
+    cluster: {
+      name: "c",
+      mode: "pacemaker",
+      vip: "10.0.0.100",
+      lbPort: 8443,
+      pacemaker: {
+        fencing: [
+          { id: "fence-cp1", agent: "fence_sbd", host: "cp1", options: { devices: "/dev/sdb" } },
+          { id: "fence-cp2", agent: "fence_sbd", host: "cp2", options: { devices: "/dev/sdb" } },
+        ],
+      },
+    },
+    hosts: inventory.hosts.slice(0, 3),
+  });
+  const pcmkHosts = pcmk.hosts.map((h) => hostSpec(h.name, h.address, h.roles));
+  const pb = remove("cp1", false, pcmk, pcmkHosts);
+
+  it("the VIP leaves by standby from the acting survivor, and NODE leaves Pacemaker after its Node is deleted", () => {
+    expect(pb.phases.map((p) => `${p.name}: ${p.hosts.join(",")}`)).toEqual([
+      "cluster membership: cp2,cp3,cp1",
+      "removal preflight: cp2,cp3",
+      "cluster stack: cp2,cp3",
+      "vip off the node: cp2,cp3",
+      "vip gate: cp2,cp3",
+      "drain: cp2,cp3",
+      "leave etcd: cp2,cp3",
+      "reset node: cp1",
+      "delete node: cp2,cp3",
+      "kubeadm config: cp2,cp3",
+      "endpoint steady: cp2,cp3",
+    ]);
+    expect(pb.phases.find((p) => p.name === "delete node")!.steps.map((s) => s.name)).toEqual([
+      "Node cp1 deleted",
+      "cp1 out of the Pacemaker cluster",
+      "cp1 is in no membership",
+    ]);
+  });
+
+  it("standby only while NODE is an active Pacemaker node; its fence devices deleted before pcs cluster node remove", () => {
+    const stepOf = (phase: string, name: string) =>
+      pb.phases.find((p) => p.name === phase)!.steps.find((s) => s.name === name)!;
+    const ctx: StepContext = {
+      host: pcmkHosts[1]!,
+      scope: { registered: { actingNode: "cp2" }, gathered: {} },
+      interpolate: (t) => t,
+      interpolateShell: (t) => t,
+      interpolatePath: (t) => t,
+      renderTemplate: () => "",
+    };
+    const cib = `<configuration><resources>
+      <primitive id="fence-cp1" class="stonith" type="fence_dummy"><instance_attributes id="a"><nvpair id="n" name="pcmk_host_list" value="cp1"/></instance_attributes></primitive>
+      <primitive id="fence-cp2" class="stonith" type="fence_dummy"><instance_attributes id="b"><nvpair id="m" name="pcmk_host_list" value="cp2"/></instance_attributes></primitive>
+    </resources></configuration>`;
+    const reader = (node: string): FactReader => ({
+      get<T>(f: Fact<T>): T {
+        if (f.key.startsWith("pcmk-node:")) return f.parse(node, 0) as T;
+        if (f.key === "pacemaker-cib") return f.parse(cib, 0) as T;
+        throw new Error(`unexpected fact ${f.key}`);
+      },
+    });
+    const standby = stepOf("vip off the node", "cp1 in standby");
+    expect(standby.plan(reader("MEMBER off"), ctx)).toMatchObject({ kind: "change" });
+    expect(standby.plan(reader("MEMBER on"), ctx)).toMatchObject({ kind: "noop" });
+    expect(standby.plan(reader("NONE"), ctx)).toMatchObject({ kind: "noop" });
+    const leave = actions(
+      stepOf("delete node", "cp1 out of the Pacemaker cluster").plan(reader("MEMBER on"), ctx),
+    );
+    expect(leave.map((a) => (a as { command: string }).command)).toEqual([
+      "pcs stonith delete fence-cp1",
+      "pcs cluster node remove cp1",
+    ]);
+    const dead = remove("cp1", true, pcmk, pcmkHosts);
+    const deadLeave = dead.phases
+      .find((p) => p.name === "delete node")!
+      .steps.find((s) => s.name === "cp1 out of the Pacemaker cluster")!;
+    expect((actions(deadLeave.plan(reader("MEMBER on"), ctx)).at(-1) as { command: string }).command).toBe(
+      "pcs cluster node remove cp1 --force",
+    );
   });
 });

@@ -104,6 +104,7 @@ export const designE: Recipe = {
     });
   },
   removal: {
+    kubeadm: kubeadmOptions,
     stackedEtcd: false,
     // every node's own proxy (workers too) drops the node's API server, one node at a time
     outOfRotation: (r) => [localProxyPhase(r)],

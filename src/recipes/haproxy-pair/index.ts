@@ -143,6 +143,7 @@ export const designB: Recipe = {
     });
   },
   removal: {
+    kubeadm: kubeadmOptions,
     stackedEtcd: true,
     // The pair drains the node (its backend gone from both haproxy.cfg, reloaded one at a time, the
     // VIP holder last); a control-plane node that is also a load balancer gives up the VIP first.

@@ -290,7 +290,7 @@ export const designC: Recipe = {
       last: [settlePhase(input)],
     });
   },
-  removal: kubeVipRemoval(endpoint),
+  removal: kubeVipRemoval(endpoint, kubeadmOptions),
   rules,
   endpoint,
   operatorEndpoint: (inv) => ({ ...endpoint(inv), why: "the VIP, on the leader's API server port" }),

@@ -15,9 +15,13 @@ import { BGP_PEERS_FILE, KUBE_VIP_MANIFEST } from "./manifest.js";
  * route (BGP) as it terminates — and the VIP answers from a survivor before anything else on the
  * node stops. There is no load balancer to re-render: each node's kube-vip forwards nothing.
  */
-export function kubeVipRemoval(endpointOf: (inv: Inventory) => Endpoint): NodeRemovalHooks {
+export function kubeVipRemoval(
+  endpointOf: (inv: Inventory) => Endpoint,
+  kubeadm: NodeRemovalHooks["kubeadm"],
+): NodeRemovalHooks {
   return {
     stackedEtcd: true,
+    kubeadm,
     outOfRotation(r) {
       const e = endpointOf(r.inventory);
       const bgp = r.inventory.cluster.kubeVip.bgp !== undefined;

@@ -12,7 +12,7 @@ import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
 import { byRole, hostView, type HostView, type RecipeInput } from "../blocks/view.js";
 import { freshAtStart, KUBEADM_STATE, kubeadmState, NODE_STATES, stateText } from "./node-state.js";
-import type { Endpoint } from "../recipe.js";
+import type { Endpoint } from "../endpoint.js";
 import { renderInitConfig, type ClusterShape, type ExternalEtcd } from "./config.js";
 import { renderFlannel } from "./flannel.js";
 import { ADMIN_CONF, INIT_CONFIG, INIT_NODE, INITIALISED, isInitNode } from "./values.js";
@@ -50,6 +50,38 @@ export const nodeOf = (v: HostView) => ({ name: v.host.name, address: v.host.add
  * the barrier on /readyz through the endpoint, and the CNI (REFERENCE.md §0.3, §1.2 steps 5–6).
  * `beforeInit` lets a mode put its own steps on the init node first (kube-vip's manifest).
  */
+/** The init node's kubeadm configuration (haprov's record of the cluster; repairs read it). */
+function initConfigStep(input: RecipeInput, o: KubeadmOptions): BoundStep {
+  return stepsOf(input)({
+    name: "kubeadm config",
+    type: fileStep,
+    when: isInitNode,
+    params: (v) =>
+      managedFile(INIT_CONFIG, renderInitConfig(clusterShape(input, o), nodeOf(v)), {
+        mode: "0600",
+        validate: "kubeadm config validate --config %s",
+      }),
+  });
+}
+
+/**
+ * After a node removal (issue #21): the init node — a survivor, chosen again when NODE was it —
+ * gets the kubeadm configuration of the cluster without NODE, as the next `up` would write it.
+ */
+export function initConfigPhase(input: RecipeInput, o: KubeadmOptions) {
+  return phase(input, {
+    name: "kubeadm config",
+    hosts: byRole(input.hosts, "control-plane"),
+    requires: "any",
+    gather: [
+      gatherInto(INIT_NODE, (ctx) => sh`${fragment(INITIALISED)} && echo ${ctx.host.name}`, {
+        otherwise: "empty",
+      }),
+    ],
+    steps: [initConfigStep(input, o)],
+  });
+}
+
 export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: BoundStep[] = []) {
   const step = stepsOf(input);
   const stacked = o.externalEtcd === undefined;
@@ -65,16 +97,7 @@ export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: Bou
     ],
     steps: [
       ...beforeInit,
-      step({
-        name: "kubeadm config",
-        type: fileStep,
-        when: isInitNode,
-        params: (v) =>
-          managedFile(INIT_CONFIG, renderInitConfig(clusterShape(input, o), nodeOf(v)), {
-            mode: "0600",
-            validate: "kubeadm config validate --config %s",
-          }),
-      }),
+      initConfigStep(input, o),
       initStep(input, stacked),
       step({
         name: `API server ready ${o.via}`,

@@ -24,6 +24,7 @@ import {
   type EtcdMember,
 } from "./etcd-members.js";
 import { KUBEADM_STATE, kubeadmState, stateText } from "./node-state.js";
+import { initConfigPhase } from "./init.js";
 import { ADMIN_CONF } from "./values.js";
 
 /**
@@ -117,15 +118,20 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
       name: "delete node",
       hosts: cps,
       requires: "any",
-      steps: onActing([deleteNodeStep(r), verifyStep(r, stacked ? access : undefined)]),
+      steps: onActing([
+        deleteNodeStep(r),
+        ...(spec.hooks.leave?.(r) ?? []),
+        verifyStep(r, stacked ? access : undefined),
+      ]),
     }),
+    initConfigPhase(r, spec.hooks.kubeadm(r)),
     steadyPhase(r, spec.endpoint),
   ];
   return phases;
 }
 
 /** The step on the acting node only; the other survivors say who acts. */
-function actingOnly(s: BoundStep): BoundStep {
+export function actingOnly(s: BoundStep): BoundStep {
   return {
     ...s,
     facts: (ctx) => s.facts(ctx),

@@ -116,7 +116,7 @@ export function membershipProblems(v: MembershipView): string[] {
     .filter((f) => f.live)
     .map(
       (f) =>
-        `${f.label} is ${list(f.as)} of this cluster${Object.keys(f.named).length ? ` (and ${namedText(f)})` : ""}, but not in the inventory: put it back in the inventory, or take it out of the cluster first (haprov node remove ${f.name ?? f.address ?? "NODE"} is not built yet: README, "Taking a node out by hand")`,
+        `${f.label} is ${list(f.as)} of this cluster${Object.keys(f.named).length ? ` (and ${namedText(f)})` : ""}, but not in the inventory: put it back in the inventory, or take it out of the cluster first: haprov node remove ${f.name ?? f.address ?? "NODE"} (with the host still in the inventory; --unreachable when it is gone)`,
     );
 }
 
