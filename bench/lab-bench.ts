@@ -79,12 +79,16 @@ export function benchLab(name: string, mode: string, controlPlanes = 3, workers 
   const text = readFileSync(inv, "utf8");
   const hosts = [...text.matchAll(/name: ([a-z0-9]+), address/g)].map((m) => m[1]!);
   const counts = (h: string) => {
-    const [logins, execs] = sh(
-      h,
-      "journalctl -u ssh -o cat --no-pager > /tmp/sshd.log; grep -c 'Accepted publickey' /tmp/sshd.log; grep -c 'Starting session: command' /tmp/sshd.log; true",
-    )
-      .split("\n")
-      .map(Number);
+    let out = "";
+    try {
+      out = sh(
+        h,
+        "journalctl -u ssh -o cat --no-pager > /tmp/sshd.log; grep -c 'Accepted publickey' /tmp/sshd.log; grep -c 'Starting session: command' /tmp/sshd.log; true",
+      );
+    } catch {
+      return { logins: 0, execs: 0 }; // a host the bench killed
+    }
+    const [logins, execs] = out.split("\n").map(Number);
     return { logins: logins ?? 0, execs: execs ?? 0 };
   };
   const vip = /vip: (\S+)/.exec(text)?.[1] ?? "";

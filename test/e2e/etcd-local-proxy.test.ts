@@ -303,5 +303,26 @@ describe.runIf(dockerAvailable())(
       expect(changes(again.stdout)).toContain("cp1 etcd members: handler restart etcd");
       expect(await started(["cp1"], "etcd")).not.toEqual(before);
     }, 180_000);
+
+    it("node remove: an etcd host is refused (not built yet); the worker leaves — drained, reset, its proxy gone, its Node deleted — and up joins it again (#21)", async () => {
+      const etcdHost = await haprov(["node", "remove", "cp3", "-i", inv, "-y", "--json"]);
+      expect(etcdHost.code).toBe(1);
+      expect(etcdHost.stdout + etcdHost.stderr).toMatch(/cp3 is a host of the external etcd cluster/);
+
+      const r = await haprov(["node", "remove", "w1", "-i", inv, "-y", "--json"]);
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      expect(await sh("cp1", `${ADMIN} get nodes -o name`)).not.toContain("node/w1");
+      expect(
+        await sh(
+          "w1",
+          "systemctl is-enabled haproxy; ls /etc/kubernetes/kubelet.conf 2>&1 | grep -c 'No such'",
+        ),
+      ).toBe("disabled\n1");
+      // the etcd members are untouched by a worker's removal
+      expect(await sh("cp1", `${etcdctl()} member list | wc -l`)).toBe("3");
+      const back = await up();
+      expect(back.code, back.stderr + back.stdout.slice(-3000)).toBe(0);
+      expect(await sh("cp1", `${ADMIN} get nodes -o name`)).toContain("node/w1");
+    }, 240_000);
   },
 );

@@ -655,16 +655,19 @@ describe.runIf(dockerAvailable())(
       );
       expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
       // Nobody holds the VIP between the holder's priority-0 advertisement and the best backup's
-      // takeover after its skew time ((256 − 254)/256 s ≈ 8 ms): a request sent in that window is
-      // reset. One at most at this rate; more means the handover is not the planned one.
-      expect(prober.failed()).toBeLessThanOrEqual(1);
+      // takeover after its skew time ((256 − 254)/256 s ≈ 8 ms): a request sent in that window gets
+      // no answer within the prober's 1 s. And on this 2-core lab a request every 20 ms through
+      // the Python API servers, while haprov starts, sometimes takes over 1 s (haproxy's log shows
+      // them answered in 1.0–1.6 s). Measured: 1–2 of ~650. With the handover unplanned (priority
+      // 150, 0.41 s skew) it was ~20; a holder stopped first would fail every request for seconds.
+      expect(prober.failed(), `failed at ${prober.failedAt().join(", ")}`).toBeLessThanOrEqual(3);
       // the order: nothing on the node stopped before the VIP answered elsewhere
       const phases = events(r.stdout)
         .filter((e) => e.event === "phase-start")
         .map((e) => e.phase);
       expect(phases.indexOf("vip gate")).toBeLessThan(phases.indexOf("reset node"));
-      expect(await etcdMembers(rest[0]!)).toBe(`${rest.join(" ")} `);
-      expect(await nodeNames(rest[0]!)).toBe(`${rest.map((n) => `node/${n}`).join(" ")} node/w1 `);
+      expect(await etcdMembers(rest[0]!)).toBe(rest.join(" "));
+      expect(await nodeNames(rest[0]!)).toBe(`${rest.map((n) => `node/${n}`).join(" ")} node/w1`);
       expect(await holders(all)).toHaveLength(1);
       expect(await holders([holder!])).toEqual([]);
       expect(await sh(holder!, "systemctl is-enabled keepalived haproxy | tr '\\n' ' '")).toBe(
@@ -708,7 +711,7 @@ describe.runIf(dockerAvailable())(
       } finally {
         await sh(paused, "kill -CONT $(pgrep -x etcd)");
       }
-      expect(await etcdMembers(speaker)).toBe(`${members.join(" ")} `);
+      expect(await etcdMembers(speaker)).toBe(members.join(" "));
     }, 120_000);
 
     it("a worker removed and added again: drained, reset, its Node deleted; up joins it afresh (#21)", async () => {
@@ -739,11 +742,11 @@ describe.runIf(dockerAvailable())(
         "--json",
       ]);
       expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
-      expect(await etcdMembers(survivors[0]!)).toBe(`${survivors.join(" ")} `);
+      expect(await etcdMembers(survivors[0]!)).toBe(survivors.join(" "));
       expect(await nodeNames(survivors[0]!)).not.toContain(`node/${dead}`);
       const replaced = await up(invOf([...survivors, fresh, "w1"]));
       expect(replaced.code, replaced.stderr + replaced.stdout.slice(-3000)).toBe(0);
-      expect(await etcdMembers(survivors[0]!)).toBe(`${[...survivors, fresh].sort().join(" ")} `);
+      expect(await etcdMembers(survivors[0]!)).toBe([...survivors, fresh].sort().join(" "));
       expect(await holders([...survivors, fresh])).toHaveLength(1);
     }, 300_000);
   },

@@ -194,7 +194,7 @@ describe.runIf(dockerAvailable())("kube-vip: the VIP from a static pod with lead
     expect(await leaseHolder(rest[0]!)).toBe(holders()[0]);
     expect(await sh(leader, "ls /etc/kubernetes/manifests | wc -l")).toBe("0");
     expect(await sh(rest[0]!, `${ADMIN} get nodes -o name | sort | tr '\\n' ' '`)).toBe(
-      `${rest.map((n) => `node/${n}`).join(" ")} `,
+      `${rest.map((n) => `node/${n}`).join(" ")}`,
     );
     expect(await get200(vipUrl)).toBe(true);
     const next = await up(

@@ -40,6 +40,8 @@ export function startProber(url: string, everyMs = 100) {
   return {
     results,
     failed: () => results.filter((r) => !r.ok).length,
+    /** When each failed request started (ISO times), to set beside a run's events. */
+    failedAt: () => results.filter((r) => !r.ok).map((r) => new Date(r.at).toISOString()),
     /**
      * Milliseconds from `since` until a request started after it first came back with 200 (its
      * answer, not its start: a SYN retransmitted into the new holder would otherwise count early).

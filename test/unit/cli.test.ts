@@ -64,6 +64,34 @@ describe("cli", () => {
     );
   });
 
+  it("node remove: refused before any host is contacted without -y off a terminal, with --limit, for the last control-plane node, for a node not in the inventory (#21)", async () => {
+    process.env.T_VRRP = "Zq8%pw77";
+    const inv = inventory(GOOD);
+    const noYes = await cli(["node", "remove", "c", "-i", inv, "--json"]);
+    expect(noYes.code).toBe(3);
+    expect(noYes.stdout).toMatch(/no terminal to ask on: give -y to apply, or --dry-run/);
+    const limited = await cli(["node", "remove", "c", "-i", inv, "-y", "--limit", "a"]);
+    expect(limited.code).toBe(3);
+    expect(limited.stderr).toMatch(/--limit is refused/);
+    const gone = await cli(["node", "remove", "z", "-i", inv, "-y"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/z is not in the inventory, so haprov cannot reach it/);
+    const one =
+      inventory(`cluster: { name: t, mode: keepalived-haproxy, vip: 192.0.2.100, vrrpPassword: "\${T_VRRP}" }
+hosts:
+  - { name: a, address: 192.0.2.1, roles: [control-plane] }
+  - { name: w, address: 192.0.2.9, roles: [worker] }
+`);
+    const last = await cli(["node", "remove", "a", "-i", one, "-y"]);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toMatch(/a is the last control-plane node of the inventory/);
+    const help = spawnSync(process.execPath, ["bin/haprov.js", "node", "remove", "--help"], {
+      encoding: "utf8",
+    });
+    expect(help.stdout).toMatch(/--unreachable/);
+    expect(help.stdout).toMatch(/--dry-run/);
+  });
+
   it("validate --json reports the inventory and never prints a secret", async () => {
     process.env.T_VRRP = "Zq8%pw77";
     const r = await cli(["validate", "-i", inventory(GOOD), "--playbook", "prepare", "--json"]);

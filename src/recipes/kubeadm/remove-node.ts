@@ -130,6 +130,11 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
   return phases;
 }
 
+/** A step of this operation: what it reads, and what it decides from that (no files). */
+function readingStep(name: string, type: string, facts: Fact<unknown>[], plan: BoundStep["plan"]): BoundStep {
+  return { name, type, notify: [], facts: () => facts, files: () => [], plan };
+}
+
 /** The step on the acting node only; the other survivors say who acts. */
 export function actingOnly(s: BoundStep): BoundStep {
   return {
@@ -208,13 +213,11 @@ function knownNode(facts: { get<T>(f: Fact<T>): T }, f: ReturnType<typeof nodeFa
 function preflightStep(r: RemovalInput, access: EtcdAccess | undefined): BoundStep {
   const etcd = access ? etcdStateFact(access) : undefined;
   const node = nodeFact(r.node.name);
-  return {
-    name: `${r.node.name} can leave`,
-    type: "removal-preflight",
-    notify: [],
-    facts: () => [node, ...(etcd ? [etcd] : [])],
-    files: () => [],
-    plan(facts) {
+  return readingStep(
+    `${r.node.name} can leave`,
+    "removal-preflight",
+    [node, ...(etcd ? [etcd] : [])],
+    (facts) => {
       const parts: string[] = [];
       const n = knownNode(facts, node);
       parts.push(
@@ -252,7 +255,7 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined): BoundSt
         );
       return noop(parts.join("; "));
     },
-  };
+  );
 }
 
 /**
@@ -262,35 +265,28 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined): BoundSt
  */
 function drainStep(r: RemovalInput): BoundStep {
   const node = nodeFact(r.node.name);
-  return {
-    name: `drain ${r.node.name}`,
-    type: "kubectl-drain",
-    notify: [],
-    facts: () => [node],
-    files: () => [],
-    plan(facts) {
-      const n = knownNode(facts, node);
-      if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
-      if (!r.node.reachable)
-        return n.cordoned
-          ? noop(
-              `${r.node.name} is cordoned; not drained: it is not reached, and its Node's deletion removes its pods`,
-            )
-          : change(`cordon ${r.node.name} (not drained: it is not reached)`, [
-              { kind: "exec", command: sh`${KUBECTL_WORDS} cordon ${r.node.name}` },
-            ]);
-      return change(
-        `cordon ${r.node.name} and evict its pods (DaemonSet pods stay; up to ${DRAIN_TIMEOUT_S}s)`,
-        [
-          {
-            kind: "exec",
-            command: sh`${KUBECTL_WORDS} drain ${r.node.name} --ignore-daemonsets --delete-emptydir-data --timeout=${`${DRAIN_TIMEOUT_S}s`}`,
-            timeoutMs: (DRAIN_TIMEOUT_S + 30) * 1000,
-          },
-        ],
-      );
-    },
-  };
+  return readingStep(`drain ${r.node.name}`, "kubectl-drain", [node], (facts) => {
+    const n = knownNode(facts, node);
+    if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
+    if (!r.node.reachable)
+      return n.cordoned
+        ? noop(
+            `${r.node.name} is cordoned; not drained: it is not reached, and its Node's deletion removes its pods`,
+          )
+        : change(`cordon ${r.node.name} (not drained: it is not reached)`, [
+            { kind: "exec", command: sh`${KUBECTL_WORDS} cordon ${r.node.name}` },
+          ]);
+    return change(
+      `cordon ${r.node.name} and evict its pods (DaemonSet pods stay; up to ${DRAIN_TIMEOUT_S}s)`,
+      [
+        {
+          kind: "exec",
+          command: sh`${KUBECTL_WORDS} drain ${r.node.name} --ignore-daemonsets --delete-emptydir-data --timeout=${`${DRAIN_TIMEOUT_S}s`}`,
+          timeoutMs: (DRAIN_TIMEOUT_S + 30) * 1000,
+        },
+      ],
+    );
+  });
 }
 
 /** kubectl with the admin kubeconfig, as a fragment for `sh`. */
@@ -317,49 +313,42 @@ const id = (x: string) => {
  */
 function etcdLeaveStep(r: RemovalInput, access: EtcdAccess): BoundStep {
   const etcd = etcdStateFact(access);
-  return {
-    name: `${r.node.name}'s etcd member removed`,
-    type: "etcd-member-remove",
-    notify: [],
-    facts: () => [etcd],
-    files: () => [],
-    plan(facts, ctx) {
-      const s = facts.get(etcd);
-      if (!s.members) throw new HaprovError("no etcd member answered: the member list cannot be read");
-      const me = memberOf(r, s.members);
-      if (!me) return noop(`${r.node.name} is no etcd member`);
-      const guard: Guard = {
-        kind: "quorum",
-        group: "etcd",
-        member: memberName(me),
-        effect: "remove",
-        probe: etcdHealthProbe(access),
-      };
-      const actions: Action[] = [];
-      if (s.leader === me.id) {
-        const target = s.members.find((m) => m !== me && !m.learner && m.healthy);
-        const leaderUrl = me.clientUrls[0];
-        if (target && leaderUrl)
-          actions.push({
-            kind: "exec",
-            command: etcdPost(access, `${leaderUrl}/v3/maintenance/transfer-leadership`, {
-              targetID: id(target.id),
-            }),
-            what: `move etcd leadership to ${memberName(target)}`,
-          });
-      }
-      actions.push({
-        kind: "exec",
-        command: etcdPost(access, `${access.endpoints[0]!}/v3/cluster/member/remove`, { ID: id(me.id) }),
-        what: `remove ${r.node.name}'s etcd member`,
-        guards: [guard],
-      });
-      return change(
-        `${s.leader === me.id ? "move etcd leadership off it, then " : ""}remove member ${me.id} (${memberName(me)}) from etcd, from ${ctx.host.name}`,
-        actions,
-      );
-    },
-  };
+  return readingStep(`${r.node.name}'s etcd member removed`, "etcd-member-remove", [etcd], (facts, ctx) => {
+    const s = facts.get(etcd);
+    if (!s.members) throw new HaprovError("no etcd member answered: the member list cannot be read");
+    const me = memberOf(r, s.members);
+    if (!me) return noop(`${r.node.name} is no etcd member`);
+    const guard: Guard = {
+      kind: "quorum",
+      group: "etcd",
+      member: memberName(me),
+      effect: "remove",
+      probe: etcdHealthProbe(access),
+    };
+    const actions: Action[] = [];
+    if (s.leader === me.id) {
+      const target = s.members.find((m) => m !== me && !m.learner && m.healthy);
+      const leaderUrl = me.clientUrls[0];
+      if (target && leaderUrl)
+        actions.push({
+          kind: "exec",
+          command: etcdPost(access, `${leaderUrl}/v3/maintenance/transfer-leadership`, {
+            targetID: id(target.id),
+          }),
+          what: `move etcd leadership to ${memberName(target)}`,
+        });
+    }
+    actions.push({
+      kind: "exec",
+      command: etcdPost(access, `${access.endpoints[0]!}/v3/cluster/member/remove`, { ID: id(me.id) }),
+      what: `remove ${r.node.name}'s etcd member`,
+      guards: [guard],
+    });
+    return change(
+      `${s.leader === me.id ? "move etcd leadership off it, then " : ""}remove member ${me.id} (${memberName(me)}) from etcd, from ${ctx.host.name}`,
+      actions,
+    );
+  });
 }
 
 /**
@@ -369,38 +358,31 @@ function etcdLeaveStep(r: RemovalInput, access: EtcdAccess): BoundStep {
  */
 function resetStep(r: RemovalInput, stacked: boolean, access: EtcdAccess): BoundStep {
   const state = kubeadmState(stacked);
-  return {
-    name: "kubeadm reset",
-    type: "kubeadm-reset",
-    notify: [],
-    facts: () => [state],
-    files: () => [],
-    plan(facts, ctx) {
-      const found = facts.get(state);
-      if (found.length === 0) return noop(`${r.node.name} has no ${KUBEADM_STATE} left`);
-      const acting = ctx.scope.registered[ACTING.name];
-      return change(`reset ${r.node.name} (it has ${stateText(found)})`, [
-        {
-          kind: "exec",
-          command: "kubeadm reset -f --skip-phases remove-etcd-member >/dev/null",
-          what: "kubeadm reset",
-          timeoutMs: 300_000,
-          guards: stacked
-            ? [
-                {
-                  kind: "quorum",
-                  group: "etcd",
-                  member: r.node.name,
-                  effect: "remove",
-                  probe: etcdHealthProbe(access),
-                  ...(acting ? { on: acting } : {}),
-                },
-              ]
-            : [],
-        },
-      ]);
-    },
-  };
+  return readingStep("kubeadm reset", "kubeadm-reset", [state], (facts, ctx) => {
+    const found = facts.get(state);
+    if (found.length === 0) return noop(`${r.node.name} has no ${KUBEADM_STATE} left`);
+    const acting = ctx.scope.registered[ACTING.name];
+    return change(`reset ${r.node.name} (it has ${stateText(found)})`, [
+      {
+        kind: "exec",
+        command: "kubeadm reset -f --skip-phases remove-etcd-member >/dev/null",
+        what: "kubeadm reset",
+        timeoutMs: 300_000,
+        guards: stacked
+          ? [
+              {
+                kind: "quorum",
+                group: "etcd",
+                member: r.node.name,
+                effect: "remove",
+                probe: etcdHealthProbe(access),
+                ...(acting ? { on: acting } : {}),
+              },
+            ]
+          : [],
+      },
+    ]);
+  });
 }
 
 /**
@@ -416,40 +398,27 @@ function loginKubeconfigRemoved(r: RemovalInput, e: Endpoint): BoundStep {
     script: `if ${find}; then echo yes; fi; true`,
     parse: (out) => out.trim() === "yes",
   };
-  return {
-    name: "login user's kubeconfig removed",
-    type: "file-absent",
-    notify: [],
-    facts: () => [present],
-    files: () => [],
-    plan: (facts) =>
-      facts.get(present)
-        ? change(`remove ~${user}/.kube/config (the cluster's admin credentials)`, [
-            { kind: "exec", command: `${find} && rm -f -- "$f"` },
-          ])
-        : noop(`~${user}/.kube/config holds no credentials of this cluster`),
-  };
+  return readingStep("login user's kubeconfig removed", "file-absent", [present], (facts) =>
+    facts.get(present)
+      ? change(`remove ~${user}/.kube/config (the cluster's admin credentials)`, [
+          { kind: "exec", command: `${find} && rm -f -- "$f"` },
+        ])
+      : noop(`~${user}/.kube/config holds no credentials of this cluster`),
+  );
 }
 
 function deleteNodeStep(r: RemovalInput): BoundStep {
   const node = nodeFact(r.node.name);
-  return {
-    name: `Node ${r.node.name} deleted`,
-    type: "kubectl-delete-node",
-    notify: [],
-    facts: () => [node],
-    files: () => [],
-    plan(facts) {
-      const n = knownNode(facts, node);
-      if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
-      return change(`kubectl delete node ${r.node.name} (kubeadm reset keeps it)`, [
-        {
-          kind: "exec",
-          command: sh`${KUBECTL_WORDS} delete node ${r.node.name} --ignore-not-found >/dev/null`,
-        },
-      ]);
-    },
-  };
+  return readingStep(`Node ${r.node.name} deleted`, "kubectl-delete-node", [node], (facts) => {
+    const n = knownNode(facts, node);
+    if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
+    return change(`kubectl delete node ${r.node.name} (kubeadm reset keeps it)`, [
+      {
+        kind: "exec",
+        command: sh`${KUBECTL_WORDS} delete node ${r.node.name} --ignore-not-found >/dev/null`,
+      },
+    ]);
+  });
 }
 
 /** The end of the removal, checked live: NODE is no etcd member and no Node. */
