@@ -66,6 +66,8 @@ export type RunEvent =
       status: StepStatus;
       durationMs: number;
       message: string;
+      /** A failure's command, exit code and output (as a step's). */
+      detail?: string;
     }
   | { kind: "warning"; message: string; host?: string }
   | { kind: "summary"; summary: RunSummary };

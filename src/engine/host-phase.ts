@@ -1,11 +1,11 @@
 import type { FactReader } from "../core/fact.js";
-import { errorDetail, errorMessage, HaprovError } from "../core/errors.js";
+import { CommandError, errorDetail, errorMessage, HaprovError } from "../core/errors.js";
 import type { EventListener } from "../core/events.js";
 import type { HostSpec } from "../core/host.js";
 import { UnknownValueError, type BoundStep, type StepContext } from "../core/step.js";
 import type { HostConnection } from "../core/transport.js";
 import { BatchFailed, readFacts, type KnownFacts } from "./fact-batch.js";
-import { executeWithCleanup, type ConnectionFor, type ExecuteOptions } from "./executor.js";
+import { execute, executeWithCleanup, type ConnectionFor, type ExecuteOptions } from "./executor.js";
 import { guardChecker } from "./guards.js";
 import { changeKey } from "./change-key.js";
 import { describeGuard } from "../core/guard.js";
@@ -335,15 +335,27 @@ export async function runHandler(
     }
     const run = h.run(ctx);
     const verify = h.verify?.(ctx);
-    const res = await d.conn.exec(
-      // In a subshell each: a command that ends with `exit` must not skip clearing the record.
-      verify
-        ? run
-        : `( ${run}
+    // Through the executor like every action (issue #21): a failure keeps the command, its exit
+    // code and output (shown with -v and in --json's detail).
+    await execute(
+      connectionFor(d),
+      [
+        {
+          kind: "exec",
+          // In a subshell each: a command that ends with `exit` must not skip clearing the record.
+          command: verify
+            ? run
+            : `( ${run}
 ) && ${clearPending(pendingDir(d.cluster, d.host.name), h.name)}`,
-    );
-    if (res.code !== 0)
-      throw new HaprovError(`${h.name} failed on ${d.host.name}: ${res.stderr.trim() || `exit ${res.code}`}`);
+        },
+      ],
+      d.values,
+      executeOptions(d),
+    ).catch((e: unknown) => {
+      throw e instanceof CommandError
+        ? new CommandError(e.host, e.command, e.exitCode, e.stdout, e.stderr, { what: h.name })
+        : e;
+    });
     if (verify)
       await waitFor(
         d.conn,
@@ -366,18 +378,21 @@ export async function runHandler(
       status: "failed",
       durationMs: Math.round(performance.now() - t0),
       message: errorMessage(e),
+      detail: errorDetail(e),
     });
     d.tally.fail(d.host.name, d.phase.name, `handler: ${h.name}`, errorMessage(e));
     return false;
   }
 }
 
+/** Polls a read-only check; on timeout the error keeps its last command, exit code and output. */
 async function waitFor(conn: HostConnection, cmd: string, timeoutMs: number, message: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await conn.exec(cmd);
     if (res.code === 0) return;
-    if (Date.now() > deadline) throw new HaprovError(message);
+    if (Date.now() > deadline)
+      throw new CommandError(conn.host, cmd, res.code, res.stdout, res.stderr, { what: message });
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -185,6 +185,9 @@ describe.runIf(dockerAvailable())("kube-vip: the VIP from a static pod with lead
       `kube-vip: node remove ${leader} (leader, lease 5/3/1): ${(took / 1000).toFixed(1)} s, ${prober.failed()} of ${results.length} requests through the VIP failed`,
     );
     expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    // the lease moves once (measured: 5 requests failed); a VIP lost until the lease expired
+    // (5 s) would be ~250, a flapping one more: 50 is one second's worth
+    expect(prober.failed(), `failed at ${prober.failedAt().join(", ")}`).toBeLessThanOrEqual(50);
     const phases = events(r.stdout)
       .filter((e) => e.event === "phase-start")
       .map((e) => e.phase);

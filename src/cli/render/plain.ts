@@ -62,6 +62,7 @@ export function plainRenderer(
         line(
           `[${e.phase}] ${e.host}: ${e.status.padEnd(7)} handler ${e.handler}: ${e.message} (${e.durationMs} ms)`,
         );
+        if (e.detail && opts.verbose) write(indent(e.detail));
         return;
       case "warning":
         line(`warning: ${e.host ? `${e.host}: ` : ""}${e.message}`);

@@ -1,7 +1,7 @@
 import type { Inventory } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
-import { kubeadmPhases, type KubeadmOptions } from "../kubeadm/index.js";
+import { kubeadmPhases } from "../kubeadm/index.js";
 import { INIT_NODE } from "../kubeadm/values.js";
 import type { Recipe } from "../recipe.js";
 import { vipDesignSources } from "../membership/sources.js";

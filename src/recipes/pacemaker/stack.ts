@@ -1,4 +1,4 @@
-import { change, noop, skip } from "../../core/action.js";
+import { change, noop } from "../../core/action.js";
 import { HaprovError } from "../../core/errors.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
@@ -11,7 +11,7 @@ import { serviceStep } from "../../steps/service.js";
 import { managedFile } from "../blocks/files.js";
 import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
-import { hostView, type RecipeInput } from "../blocks/view.js";
+import type { RecipeInput } from "../blocks/view.js";
 import { holdsVip } from "../vip/gate.js";
 import { controlPlaneHaproxyCfg } from "../vip/control-plane-lb.js";
 import { HAPROXY_STATS_PORT } from "../vip/lb-phase.js";
