@@ -108,7 +108,7 @@ describe("node remove: the phase list", () => {
       "leave etcd: cp2,cp3",
       "reset node: cp1",
       "delete node: cp2,cp3",
-      "kubeadm config: cp2,cp3",
+      "init node files: cp2,cp3",
       "endpoint steady: cp2,cp3",
     ]);
     expect(pb.phases.find((p) => p.name === "removal preflight")!.gate).toBe(true);
@@ -198,6 +198,36 @@ describe("node remove: what the acting node decides", () => {
     expect((p as Error).message).toMatch(
       /refusing to remove cp1: removing cp1 from etcd would leave 1 healthy of 2 member\(s\), fewer than the majority of 2; unhealthy: cp3/,
     );
+  });
+
+  it("preflight: the quorum refusal is said even when the Node cannot be read (a hung member behind the API)", () => {
+    const p = planOn(pb, "removal preflight", "cp1 can leave", "cp2", {
+      etcd: etcdOut({ members: ["cp1", "cp2", "cp3"], sick: ["cp3"] }),
+      node: "ERROR Error from server (Timeout): etcd is unreachable",
+    });
+    expect((p as Error).message).toMatch(/refusing to remove cp1: .*unhealthy: cp3/);
+    const ok = planOn(pb, "removal preflight", "cp1 can leave", "cp2", {
+      etcd: etcdOut({ members: ["cp1", "cp2", "cp3"] }),
+      node: "ERROR Error from server (Timeout): etcd is unreachable",
+    });
+    expect((ok as Error).message).toMatch(/could not read the Node from the cluster: .*Timeout/);
+  });
+
+  it("kubectl talks to the acting node's own API server, not through the endpoint the removal reconfigures", () => {
+    const drain = actions(planOn(pb, "drain", "drain cp1", "cp2", { node: "NODE " }));
+    expect((drain[0] as { command: string }).command).toMatch(
+      /^kubectl --kubeconfig \/etc\/kubernetes\/admin\.conf --server https:\/\/10\.0\.0\.12:6443 drain cp1 /,
+    );
+    const del = actions(planOn(pb, "delete node", "Node cp1 deleted", "cp2", { node: "NODE " }));
+    expect((del[0] as { command: string }).command).toMatch(
+      /--server https:\/\/10\.0\.0\.12:6443 delete node cp1/,
+    );
+  });
+
+  it("the init node keeps the CNI manifest the next up would keep there (the removed node may have been it)", () => {
+    const p = pb.phases.find((x) => x.name === "init node files")!;
+    expect(p.steps.map((s) => s.name)).toEqual(["kubeadm config", "flannel manifest"]);
+    expect(p.handlers.map((h) => h.name)).toEqual(["apply flannel"]);
   });
 
   it("preflight: refused when no etcd member answers (quorum cannot be shown)", () => {
@@ -298,7 +328,7 @@ describe("node remove in mode pacemaker", () => {
       "leave etcd: cp2,cp3",
       "reset node: cp1",
       "delete node: cp2,cp3",
-      "kubeadm config: cp2,cp3",
+      "init node files: cp2,cp3",
       "endpoint steady: cp2,cp3",
     ]);
     expect(pb.phases.find((p) => p.name === "delete node")!.steps.map((s) => s.name)).toEqual([

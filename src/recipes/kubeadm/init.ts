@@ -66,11 +66,12 @@ function initConfigStep(input: RecipeInput, o: KubeadmOptions): BoundStep {
 
 /**
  * After a node removal (issue #21): the init node — a survivor, chosen again when NODE was it —
- * gets the kubeadm configuration of the cluster without NODE, as the next `up` would write it.
+ * gets the files the next `up` keeps there: the kubeadm configuration of the cluster without NODE,
+ * and the CNI manifest (applied again when it is new there: an unchanged apply).
  */
 export function initConfigPhase(input: RecipeInput, o: KubeadmOptions) {
   return phase(input, {
-    name: "kubeadm config",
+    name: "init node files",
     hosts: byRole(input.hosts, "control-plane"),
     requires: "any",
     gather: [
@@ -78,7 +79,8 @@ export function initConfigPhase(input: RecipeInput, o: KubeadmOptions) {
         otherwise: "empty",
       }),
     ],
-    steps: [initConfigStep(input, o)],
+    steps: [initConfigStep(input, o), ...cniSteps(input)],
+    handlers: [applyCni],
   });
 }
 
@@ -111,17 +113,17 @@ export function initPhase(input: RecipeInput, o: KubeadmOptions, beforeInit: Bou
       }),
       ...cniSteps(input),
     ],
-    handlers: [
-      {
-        name: "apply flannel",
-        run: () => sh`kubectl --kubeconfig ${ADMIN_CONF} apply -f ${FLANNEL_MANIFEST} >/dev/null`,
-        serial: false,
-      },
-    ],
+    handlers: [applyCni],
   });
 }
 
 const FLANNEL_MANIFEST = "/etc/haprov/kube-flannel.yml";
+
+const applyCni = {
+  name: "apply flannel",
+  run: () => sh`kubectl --kubeconfig ${ADMIN_CONF} apply -f ${FLANNEL_MANIFEST} >/dev/null`,
+  serial: false,
+};
 
 /**
  * `kubeadm init` on the init node, only where no control-plane host has kubeadm state of a cluster

@@ -6,7 +6,7 @@ import type { HostSpec } from "../../core/host.js";
 import type { CompiledPhase } from "../../core/phase.js";
 import { fragment, quote, sh } from "../../core/quote.js";
 import { runKey } from "../../core/run-key.js";
-import type { BoundStep } from "../../core/step.js";
+import type { BoundStep, StepContext } from "../../core/step.js";
 import { gatherInto, phase } from "../blocks/phase.js";
 import { byRole } from "../blocks/view.js";
 import { steadyPhase } from "../endpoint/steady.js";
@@ -29,11 +29,22 @@ import { ADMIN_CONF } from "./values.js";
 
 /**
  * The surviving control-plane node that acts for the cluster in this operation: the first in
- * inventory order that has admin.conf (it drains, removes the etcd member, deletes the Node).
+ * inventory order that has admin.conf and whose own API server answers /readyz (it drains, removes
+ * the etcd member, deletes the Node). A survivor whose etcd hangs is passed over: kubectl there
+ * would time out instead of saying what the cluster is.
  */
 export const ACTING = runKey("actingNode", "the control-plane node that acts for the cluster");
 
-const KUBECTL = `kubectl --kubeconfig ${ADMIN_CONF}`;
+/**
+ * kubectl on the acting node, against its own API server at its own address (a name kubeadm puts
+ * in the serving certificate), not through the endpoint: the operation takes NODE out of the load
+ * balancer's rotation, and a request through it could land on NODE's API server or a hung one.
+ */
+function kubectl(ctx: { host: HostSpec }, port: number): string {
+  return `kubectl --kubeconfig ${ADMIN_CONF} --server ${quote(apiUrl(ctx.host, port))}`;
+}
+
+const apiUrl = (h: HostSpec, port: number) => `https://${h.address}:${port}`;
 const DRAIN_TIMEOUT_S = 120;
 
 /** What the operation needs from its mode besides the hooks. */
@@ -67,6 +78,7 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
     ...(r.node.spec ? [r.node.spec.address] : []),
   ]);
   const onActing = (steps: BoundStep[]) => steps.map((s) => actingOnly(s));
+  const port = r.inventory.cluster.apiServerPort;
   const phases: CompiledPhase[] = [
     membershipPhase({ ...r, hosts: withNode }, spec.members, { leaving: r.node.name }),
     phase(r, {
@@ -75,18 +87,21 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
       requires: "any",
       gate: true,
       gather: [
-        gatherInto(ACTING, (ctx) => sh`test -f ${ADMIN_CONF} && echo ${ctx.host.name}`, {
-          otherwise: "empty",
-        }),
+        gatherInto(
+          ACTING,
+          (ctx) =>
+            sh`test -f ${ADMIN_CONF} && curl -sfk --max-time 2 -o /dev/null ${`${apiUrl(ctx.host, port)}/readyz`} && echo ${ctx.host.name}`,
+          { otherwise: "empty" },
+        ),
       ],
-      steps: onActing([preflightStep(r, stacked ? access : undefined)]),
+      steps: onActing([preflightStep(r, stacked ? access : undefined, port)]),
     }),
     ...spec.hooks.outOfRotation(r),
     phase(r, {
       name: "drain",
       hosts: cps,
       requires: "any",
-      steps: onActing([drainStep(r)]),
+      steps: onActing([drainStep(r, port)]),
     }),
     ...(stacked
       ? [
@@ -119,9 +134,9 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
       hosts: cps,
       requires: "any",
       steps: onActing([
-        deleteNodeStep(r),
+        deleteNodeStep(r, port),
         ...(spec.hooks.leave?.(r) ?? []),
-        verifyStep(r, stacked ? access : undefined),
+        verifyStep(r, stacked ? access : undefined, port),
       ]),
     }),
     initConfigPhase(r, spec.hooks.kubeadm(r)),
@@ -131,8 +146,20 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
 }
 
 /** A step of this operation: what it reads, and what it decides from that (no files). */
-function readingStep(name: string, type: string, facts: Fact<unknown>[], plan: BoundStep["plan"]): BoundStep {
-  return { name, type, notify: [], facts: () => facts, files: () => [], plan };
+function readingStep(
+  name: string,
+  type: string,
+  facts: Fact<unknown>[] | ((ctx: StepContext) => Fact<unknown>[]),
+  plan: BoundStep["plan"],
+): BoundStep {
+  return {
+    name,
+    type,
+    notify: [],
+    facts: (ctx) => (typeof facts === "function" ? facts(ctx) : facts),
+    files: () => [],
+    plan,
+  };
 }
 
 /** The step on the acting node only; the other survivors say who acts. */
@@ -144,7 +171,8 @@ export function actingOnly(s: BoundStep): BoundStep {
       const acting = ctx.scope.registered[ACTING.name];
       if (acting === "")
         throw new HaprovError(
-          "no surviving control-plane node has /etc/kubernetes/admin.conf: there is no running cluster to remove the node from",
+          "no surviving control-plane node has /etc/kubernetes/admin.conf and an API server that answers /readyz at its own address: there is no working cluster to remove the node from",
+          { hint: "haprov status shows which API servers and etcd members answer" },
         );
       if (acting !== undefined && acting !== ctx.host.name) return skip(`${acting} acts for the cluster`);
       return s.plan(facts, ctx);
@@ -183,11 +211,14 @@ function memberOf(r: RemovalInput, members: EtcdMember[]): EtcdMember | undefine
 }
 
 /** Whether NODE is a Node of the cluster, read with kubectl on the acting node. */
-function nodeFact(name: string): Fact<{ exists: boolean; cordoned: boolean; error?: string }> {
+function nodeFact(
+  name: string,
+  kubectlLine: string,
+): Fact<{ exists: boolean; cordoned: boolean; error?: string }> {
   return {
-    key: `node-object:${name}`,
+    key: `node-object:${name}:${kubectlLine}`,
     script: [
-      `o=$(${KUBECTL} get node ${quote(name)} -o 'jsonpath={.spec.unschedulable}' 2>&1); c=$?`,
+      `o=$(${kubectlLine} get node ${quote(name)} -o 'jsonpath={.spec.unschedulable}' 2>&1); c=$?`,
       `if [ "$c" -eq 0 ]; then echo "NODE $o"; elif printf '%s' "$o" | grep -q NotFound; then echo ABSENT; else echo "ERROR $o"; fi`,
     ].join("\n"),
     parse: (out) => {
@@ -210,19 +241,16 @@ function knownNode(facts: { get<T>(f: Fact<T>): T }, f: ReturnType<typeof nodeFa
  * etcd member leaves a healthy majority (an even count left is allowed, with a warning: it
  * tolerates no more failures than one member fewer). What NODE holds is said.
  */
-function preflightStep(r: RemovalInput, access: EtcdAccess | undefined): BoundStep {
+function preflightStep(r: RemovalInput, access: EtcdAccess | undefined, port: number): BoundStep {
   const etcd = access ? etcdStateFact(access) : undefined;
-  const node = nodeFact(r.node.name);
+  const node = (ctx: { host: HostSpec }) => nodeFact(r.node.name, kubectl(ctx, port));
   return readingStep(
     `${r.node.name} can leave`,
     "removal-preflight",
-    [node, ...(etcd ? [etcd] : [])],
-    (facts) => {
+    (ctx) => [node(ctx), ...(etcd ? [etcd] : [])],
+    (facts, ctx) => {
       const parts: string[] = [];
-      const n = knownNode(facts, node);
-      parts.push(
-        n.exists ? `${r.node.name} is a Node${n.cordoned ? " (cordoned)" : ""}` : `no Node ${r.node.name}`,
-      );
+      // the quorum first: a refusal says why, whatever else could not be read
       if (etcd) {
         const s = facts.get(etcd);
         if (!s.members)
@@ -249,6 +277,10 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined): BoundSt
           );
         } else parts.push(`${r.node.name} is no etcd member`);
       }
+      const n = knownNode(facts, node(ctx));
+      parts.unshift(
+        n.exists ? `${r.node.name} is a Node${n.cordoned ? " (cordoned)" : ""}` : `no Node ${r.node.name}`,
+      );
       if (!r.node.reachable)
         parts.push(
           `${r.node.name} is not reached (--unreachable): wipe it before it is ever started again, or its services could take the VIP back`,
@@ -263,34 +295,37 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined): BoundSt
  * what blocks (a PodDisruptionBudget) is in kubectl's error. A NODE that is not reached is only
  * cordoned: evictions on a dead kubelet never finish, and deleting the Node removes its pods.
  */
-function drainStep(r: RemovalInput): BoundStep {
-  const node = nodeFact(r.node.name);
-  return readingStep(`drain ${r.node.name}`, "kubectl-drain", [node], (facts) => {
-    const n = knownNode(facts, node);
-    if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
-    if (!r.node.reachable)
-      return n.cordoned
-        ? noop(
-            `${r.node.name} is cordoned; not drained: it is not reached, and its Node's deletion removes its pods`,
-          )
-        : change(`cordon ${r.node.name} (not drained: it is not reached)`, [
-            { kind: "exec", command: sh`${KUBECTL_WORDS} cordon ${r.node.name}` },
-          ]);
-    return change(
-      `cordon ${r.node.name} and evict its pods (DaemonSet pods stay; up to ${DRAIN_TIMEOUT_S}s)`,
-      [
-        {
-          kind: "exec",
-          command: sh`${KUBECTL_WORDS} drain ${r.node.name} --ignore-daemonsets --delete-emptydir-data --timeout=${`${DRAIN_TIMEOUT_S}s`}`,
-          timeoutMs: (DRAIN_TIMEOUT_S + 30) * 1000,
-        },
-      ],
-    );
-  });
+function drainStep(r: RemovalInput, port: number): BoundStep {
+  const node = (ctx: { host: HostSpec }) => nodeFact(r.node.name, kubectl(ctx, port));
+  return readingStep(
+    `drain ${r.node.name}`,
+    "kubectl-drain",
+    (ctx) => [node(ctx)],
+    (facts, ctx) => {
+      const n = knownNode(facts, node(ctx));
+      const kc = fragment(kubectl(ctx, port));
+      if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
+      if (!r.node.reachable)
+        return n.cordoned
+          ? noop(
+              `${r.node.name} is cordoned; not drained: it is not reached, and its Node's deletion removes its pods`,
+            )
+          : change(`cordon ${r.node.name} (not drained: it is not reached)`, [
+              { kind: "exec", command: sh`${kc} cordon ${r.node.name}` },
+            ]);
+      return change(
+        `cordon ${r.node.name} and evict its pods (DaemonSet pods stay; up to ${DRAIN_TIMEOUT_S}s)`,
+        [
+          {
+            kind: "exec",
+            command: sh`${kc} drain ${r.node.name} --ignore-daemonsets --delete-emptydir-data --timeout=${`${DRAIN_TIMEOUT_S}s`}`,
+            timeoutMs: (DRAIN_TIMEOUT_S + 30) * 1000,
+          },
+        ],
+      );
+    },
+  );
 }
-
-/** kubectl with the admin kubeconfig, as a fragment for `sh`. */
-const KUBECTL_WORDS = fragment(KUBECTL);
 
 /** POST to etcd's JSON gateway; an error answer (or none) fails the command with etcd's words. */
 function etcdPost(a: EtcdAccess, url: string, body: Record<string, string>): string {
@@ -407,25 +442,31 @@ function loginKubeconfigRemoved(r: RemovalInput, e: Endpoint): BoundStep {
   );
 }
 
-function deleteNodeStep(r: RemovalInput): BoundStep {
-  const node = nodeFact(r.node.name);
-  return readingStep(`Node ${r.node.name} deleted`, "kubectl-delete-node", [node], (facts) => {
-    const n = knownNode(facts, node);
-    if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
-    return change(`kubectl delete node ${r.node.name} (kubeadm reset keeps it)`, [
-      {
-        kind: "exec",
-        command: sh`${KUBECTL_WORDS} delete node ${r.node.name} --ignore-not-found >/dev/null`,
-      },
-    ]);
-  });
+function deleteNodeStep(r: RemovalInput, port: number): BoundStep {
+  const node = (ctx: { host: HostSpec }) => nodeFact(r.node.name, kubectl(ctx, port));
+  return readingStep(
+    `Node ${r.node.name} deleted`,
+    "kubectl-delete-node",
+    (ctx) => [node(ctx)],
+    (facts, ctx) => {
+      const n = knownNode(facts, node(ctx));
+      const kc = fragment(kubectl(ctx, port));
+      if (!n.exists) return noop(`no Node ${r.node.name} in the cluster`);
+      return change(`kubectl delete node ${r.node.name} (kubeadm reset keeps it)`, [
+        {
+          kind: "exec",
+          command: sh`${kc} delete node ${r.node.name} --ignore-not-found >/dev/null`,
+        },
+      ]);
+    },
+  );
 }
 
 /** The end of the removal, checked live: NODE is no etcd member and no Node. */
-function verifyStep(r: RemovalInput, access: EtcdAccess | undefined): BoundStep {
+function verifyStep(r: RemovalInput, access: EtcdAccess | undefined, port: number): BoundStep {
   const peer = r.node.spec ? `https://${r.node.spec.address}:2380` : undefined;
-  const checks = [
-    `if ${KUBECTL} get node ${quote(r.node.name)} >/dev/null 2>&1; then echo ${quote(`the Node ${r.node.name} still exists`)} >&2; exit 1; fi`,
+  const checks = (ctx: { host: HostSpec }) => [
+    `if ${kubectl(ctx, port)} get node ${quote(r.node.name)} >/dev/null 2>&1; then echo ${quote(`the Node ${r.node.name} still exists`)} >&2; exit 1; fi`,
     ...(access
       ? [
           `l=$(${etcdMembersScript(access, { health: false })})`,
@@ -439,9 +480,9 @@ function verifyStep(r: RemovalInput, access: EtcdAccess | undefined): BoundStep 
     notify: [],
     facts: () => [],
     files: () => [],
-    plan: () =>
+    plan: (_facts, ctx) =>
       observe(`check that ${r.node.name} is no Node${access ? " and no etcd member" : ""} any more`, [
-        { kind: "exec", command: checks.join("\n") },
+        { kind: "exec", command: checks(ctx).join("\n") },
       ]),
   };
 }
