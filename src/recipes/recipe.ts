@@ -90,6 +90,12 @@ export interface NodeRemovalHooks {
    * membership (Pacemaker: `pcs cluster node remove`, its fence devices deleted).
    */
   leave?(r: RemovalInput): BoundStep[];
+  /**
+   * Phases after the leave, on every survivor: each one's own view of the mode's membership
+   * without NODE (Pacemaker's peer caches drop a removed node asynchronously), so the next `up`
+   * finds the membership the inventory says.
+   */
+  settle?(r: RemovalInput): CompiledPhase[];
   /** kubeadm's etcd is stacked on the control-plane nodes (false: design E's external etcd). */
   stackedEtcd: boolean;
   /** The mode's kubeadm options for these hosts: the init node's configuration is kept as up writes it. */

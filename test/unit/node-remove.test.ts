@@ -328,6 +328,7 @@ describe("node remove in mode pacemaker", () => {
       "leave etcd: cp2,cp3",
       "reset node: cp1",
       "delete node: cp2,cp3",
+      "pacemaker settled: cp2,cp3",
       "init node files: cp2,cp3",
       "endpoint steady: cp2,cp3",
     ]);
@@ -371,6 +372,12 @@ describe("node remove in mode pacemaker", () => {
       "pcs stonith delete fence-cp1",
       "pcs cluster node remove cp1",
     ]);
+    // every survivor's own view is waited for (the next up's membership check reads it)
+    const settle = stepOf("pacemaker settled", "cp1 gone from Pacemaker's node list here");
+    expect(settle.plan(reader("NONE"), ctx)).toMatchObject({ kind: "noop" });
+    const wait = (actions(settle.plan(reader("MEMBER "), ctx))[0] as { command: string }).command;
+    expect(wait).toMatch(/^i=0\nwhile crm_node -l .*grep -qx cp1; do/);
+    expect(wait).toMatch(/crm_node --force -R cp1/);
     const dead = remove("cp1", true, pcmk, pcmkHosts);
     const deadLeave = dead.phases
       .find((p) => p.name === "delete node")!

@@ -139,6 +139,7 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
         verifyStep(r, stacked ? access : undefined, port),
       ]),
     }),
+    ...(spec.hooks.settle?.(r) ?? []),
     initConfigPhase(r, spec.hooks.kubeadm(r)),
     steadyPhase(r, spec.endpoint),
   ];

@@ -98,6 +98,45 @@ function leaveStep(r: RemovalInput): BoundStep {
   };
 }
 
+/** How long a survivor's view may keep NODE after `pcs cluster node remove` before it is an error. */
+const SETTLE_S = 30;
+
+/**
+ * Each survivor's own view (`crm_node -l`, what the next up's membership check reads) without
+ * NODE: pcs purges the removed node from the controllers' peer caches, and that reaches each
+ * survivor on its own time. A view that still has NODE after a few seconds is purged again here
+ * (`crm_node --force -R`, what pcs runs); one that keeps it for 30 s fails the step by name.
+ */
+function settleStep(r: RemovalInput): BoundStep {
+  const f = pcmkNode(r.node.name);
+  const listed = sh`crm_node -l 2>/dev/null | awk '{print $2}' | grep -qx ${r.node.name}`;
+  return {
+    name: `${r.node.name} gone from Pacemaker's node list here`,
+    type: "pcs-node-settle",
+    notify: [],
+    facts: () => [f],
+    files: () => [],
+    plan(facts, ctx) {
+      if (!facts.get(f).member) return noop(`${ctx.host.name}'s Pacemaker lists no ${r.node.name}`);
+      return change(`wait until ${ctx.host.name}'s Pacemaker drops ${r.node.name} (purged again after 5 s)`, [
+        {
+          kind: "exec",
+          command: [
+            "i=0",
+            `while ${listed}; do`,
+            "  i=$((i+1))",
+            `  if [ "$i" -ge ${SETTLE_S * 4} ]; then echo ${quote(`${ctx.host.name}'s Pacemaker still lists ${r.node.name} after ${SETTLE_S} s`)} >&2; exit 1; fi`,
+            `  if [ "$i" -eq 20 ]; then ${sh`crm_node --force -R ${r.node.name}`} >/dev/null 2>&1 || true; fi`,
+            "  sleep 0.25",
+            "done",
+          ].join("\n"),
+          timeoutMs: (SETTLE_S + 15) * 1000,
+        },
+      ]);
+    },
+  };
+}
+
 export const pacemakerRemoval: NodeRemovalHooks = {
   stackedEtcd: true,
   kubeadm: controlPlaneKubeadmOptions,
@@ -124,4 +163,11 @@ export const pacemakerRemoval: NodeRemovalHooks = {
     ]),
   ],
   leave: (r) => [leaveStep(r)],
+  settle: (r) => [
+    phase(r, {
+      name: "pacemaker settled",
+      hosts: byRole(r.hosts, "control-plane"),
+      steps: [settleStep(r)],
+    }),
+  ],
 };
