@@ -373,11 +373,10 @@ describe("node remove in mode pacemaker", () => {
       "pcs cluster node remove cp1",
     ]);
     // every survivor's own view is waited for (the next up's membership check reads it)
-    const settle = stepOf("pacemaker settled", "cp1 gone from Pacemaker's node list here");
+    const settle = stepOf("pacemaker settled", "cp1 gone from corosync's node list here");
     expect(settle.plan(reader("NONE"), ctx)).toMatchObject({ kind: "noop" });
     const wait = (actions(settle.plan(reader("MEMBER "), ctx))[0] as { command: string }).command;
-    expect(wait).toMatch(/^i=0\nwhile crm_node -l .*grep -qx cp1; do/);
-    expect(wait).toMatch(/crm_node --force -R cp1/);
+    expect(wait).toMatch(/^i=0\nwhile corosync-cmapctl -b nodelist\.node .*grep -qx cp1; do/);
     const dead = remove("cp1", true, pcmk, pcmkHosts);
     const deadLeave = dead.phases
       .find((p) => p.name === "delete node")!

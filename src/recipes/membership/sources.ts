@@ -106,13 +106,20 @@ export function vipHolderSource(host: HostSpec, vip: string, port: number): Memb
 const neighbours = (ls: string[]) =>
   ls.filter((l) => l.startsWith("NEIGH ")).map((l) => l.split(" ").slice(1, 3) as [string, string]);
 
-/** Pacemaker's nodes as corosync knows them (`crm_node -l`: id, name, state). */
+/**
+ * The names of the Pacemaker cluster's nodes: corosync's node list as it runs (cmap), which
+ * `pcs cluster node add/remove` rewrites and reloads on every node at once. Not `crm_node -l`:
+ * the controllers' peer caches keep a removed node ("lost") for a while, even after a purge.
+ */
+export const COROSYNC_NODES = String.raw`corosync-cmapctl -b nodelist.node 2>/dev/null | sed -n 's/^nodelist\.node\.[0-9]*\.name (str) = //p'`;
+
+/** Pacemaker's nodes: corosync's running node list, where corosync runs. */
 export const pacemakerNodesSource: MemberSource = {
   id: "pacemaker",
-  script: "if systemctl is-active --quiet pacemaker; then crm_node -l 2>/dev/null; fi",
+  script: `if systemctl is-active --quiet corosync; then ${COROSYNC_NODES}; fi`,
   parse: (out) =>
     lines(out).flatMap((l) => {
-      const [, name] = l.split(/\s+/);
+      const name = l.trim();
       return name ? [{ name, kind: "pacemaker", as: "a Pacemaker node", live: true }] : [];
     }),
 };

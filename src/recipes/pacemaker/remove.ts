@@ -11,6 +11,7 @@ import { vipGatePhase } from "../vip/gate.js";
 import { serviceGone } from "../vip/remove.js";
 import { controlPlaneKubeadmOptions } from "../vip/control-plane-lb.js";
 import { vipEndpoint } from "../vip/rules.js";
+import { COROSYNC_NODES } from "../membership/sources.js";
 import { findAll, nvpairs } from "./xml.js";
 import { stackPhase } from "./stack.js";
 import { cibFact, passwordFile } from "./values.js";
@@ -20,7 +21,7 @@ function pcmkNode(node: string): Fact<{ member: boolean; standby: boolean }> {
   return {
     key: `pcmk-node:${node}`,
     script: [
-      `if crm_node -l 2>/dev/null | awk '{print $2}' | grep -qx ${quote(node)}; then`,
+      `if ${COROSYNC_NODES} | grep -qx ${quote(node)}; then`,
       `  echo "MEMBER $(crm_attribute -N ${quote(node)} -n standby -G -q -l forever 2>/dev/null)"`,
       "else echo NONE; fi",
     ].join("\n"),
@@ -98,35 +99,33 @@ function leaveStep(r: RemovalInput): BoundStep {
   };
 }
 
-/** How long a survivor's view may keep NODE after `pcs cluster node remove` before it is an error. */
+/** How long a survivor's corosync may keep NODE in its node list before it is an error. */
 const SETTLE_S = 30;
 
 /**
- * Each survivor's own view (`crm_node -l`, what the next up's membership check reads) without
- * NODE: pcs purges the removed node from the controllers' peer caches, and that reaches each
- * survivor on its own time. A view that still has NODE after a few seconds is purged again here
- * (`crm_node --force -R`, what pcs runs); one that keeps it for 30 s fails the step by name.
+ * Each survivor's own corosync (what the next up's membership check reads) without NODE: pcs
+ * rewrites corosync.conf everywhere and reloads it; this checks that it reached every survivor,
+ * and fails by name when one still lists NODE after 30 s.
  */
 function settleStep(r: RemovalInput): BoundStep {
   const f = pcmkNode(r.node.name);
-  const listed = sh`crm_node -l 2>/dev/null | awk '{print $2}' | grep -qx ${r.node.name}`;
+  const listed = `${COROSYNC_NODES} | grep -qx ${quote(r.node.name)}`;
   return {
-    name: `${r.node.name} gone from Pacemaker's node list here`,
+    name: `${r.node.name} gone from corosync's node list here`,
     type: "pcs-node-settle",
     notify: [],
     facts: () => [f],
     files: () => [],
     plan(facts, ctx) {
-      if (!facts.get(f).member) return noop(`${ctx.host.name}'s Pacemaker lists no ${r.node.name}`);
-      return change(`wait until ${ctx.host.name}'s Pacemaker drops ${r.node.name} (purged again after 5 s)`, [
+      if (!facts.get(f).member) return noop(`${ctx.host.name}'s corosync lists no ${r.node.name}`);
+      return change(`wait until ${ctx.host.name}'s corosync drops ${r.node.name}`, [
         {
           kind: "exec",
           command: [
             "i=0",
             `while ${listed}; do`,
             "  i=$((i+1))",
-            `  if [ "$i" -ge ${SETTLE_S * 4} ]; then echo ${quote(`${ctx.host.name}'s Pacemaker still lists ${r.node.name} after ${SETTLE_S} s`)} >&2; exit 1; fi`,
-            `  if [ "$i" -eq 20 ]; then ${sh`crm_node --force -R ${r.node.name}`} >/dev/null 2>&1 || true; fi`,
+            `  if [ "$i" -ge ${SETTLE_S * 4} ]; then echo ${quote(`${ctx.host.name}'s corosync still lists ${r.node.name} after ${SETTLE_S} s`)} >&2; exit 1; fi`,
             "  sleep 0.25",
             "done",
           ].join("\n"),
