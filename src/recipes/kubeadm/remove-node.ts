@@ -231,6 +231,10 @@ function nodeFact(
   };
 }
 
+/** The Node fact as the acting node reads it, through its own API server. */
+const nodeOnActing = (name: string, port: number) => (ctx: { host: HostSpec }) =>
+  nodeFact(name, kubectl(ctx, port));
+
 function knownNode(facts: { get<T>(f: Fact<T>): T }, f: ReturnType<typeof nodeFact>) {
   const n = facts.get(f);
   if (n.error) throw new HaprovError(`could not read the Node from the cluster: ${n.error}`);
@@ -244,7 +248,7 @@ function knownNode(facts: { get<T>(f: Fact<T>): T }, f: ReturnType<typeof nodeFa
  */
 function preflightStep(r: RemovalInput, access: EtcdAccess | undefined, port: number): BoundStep {
   const etcd = access ? etcdStateFact(access) : undefined;
-  const node = (ctx: { host: HostSpec }) => nodeFact(r.node.name, kubectl(ctx, port));
+  const node = nodeOnActing(r.node.name, port);
   return readingStep(
     `${r.node.name} can leave`,
     "removal-preflight",
@@ -297,7 +301,7 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined, port: nu
  * cordoned: evictions on a dead kubelet never finish, and deleting the Node removes its pods.
  */
 function drainStep(r: RemovalInput, port: number): BoundStep {
-  const node = (ctx: { host: HostSpec }) => nodeFact(r.node.name, kubectl(ctx, port));
+  const node = nodeOnActing(r.node.name, port);
   return readingStep(
     `drain ${r.node.name}`,
     "kubectl-drain",
@@ -444,7 +448,7 @@ function loginKubeconfigRemoved(r: RemovalInput, e: Endpoint): BoundStep {
 }
 
 function deleteNodeStep(r: RemovalInput, port: number): BoundStep {
-  const node = (ctx: { host: HostSpec }) => nodeFact(r.node.name, kubectl(ctx, port));
+  const node = nodeOnActing(r.node.name, port);
   return readingStep(
     `Node ${r.node.name} deleted`,
     "kubectl-delete-node",
