@@ -9,6 +9,7 @@ import {
   type KubeVipInput,
 } from "../../src/recipes/kube-vip/manifest.js";
 import { renderBgpPeersFile } from "../../src/recipes/kube-vip/manifest.js";
+import { kubeVipStartedAfterFile } from "../../src/recipes/kube-vip/peers-file.js";
 
 /** Design C's pure parts (issue #12): the manifest kube-vip v1.2.3 reads, and the inventory rules. */
 const INPUT = {
@@ -233,5 +234,50 @@ describe("kube-vip BGP mode", () => {
       });
       expect(r.success, password).toBe(false);
     }
+  });
+});
+
+describe("kube-vip restarted: a process started after the file was written", () => {
+  /**
+   * Runs the handler's check on this machine against a real process whose comm is "kube-vip" (a
+   * copy of sleep), the file written before or after it started. The old check used btime, which is
+   * whole seconds: a restart in the same second as the write could count as before it, for ever.
+   */
+  const run = async (order: "file-then-process" | "process-then-file") => {
+    const { spawn, spawnSync } = await import("node:child_process");
+    const { mkdtempSync, copyFileSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "kvip-"));
+    const bin = join(dir, "kube-vip");
+    copyFileSync("/bin/sleep", bin);
+    const file = join(dir, "manifest.yaml");
+    const pause = () => new Promise((r) => setTimeout(r, 300));
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      if (order === "file-then-process") {
+        writeFileSync(file, "a");
+        await pause();
+        child = spawn(bin, ["30"], { stdio: "ignore" });
+      } else {
+        child = spawn(bin, ["30"], { stdio: "ignore" });
+        await pause();
+        writeFileSync(file, "a");
+      }
+      await pause();
+      // the check sees every kube-vip on the machine: ours must be among them
+      const others = spawnSync("pgrep", ["-x", "kube-vip"], { encoding: "utf8" }).stdout.trim().split("\n");
+      expect(others).toContain(String(child.pid));
+      return spawnSync("sh", ["-c", kubeVipStartedAfterFile(file)], { encoding: "utf8" }).status;
+    } finally {
+      child?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  it("counts a process started 0.3 s after the write", async () => {
+    expect(await run("file-then-process")).toBe(0);
+  });
+  it("does not count a process started 0.3 s before the write", async () => {
+    expect(await run("process-then-file")).toBe(1);
   });
 });

@@ -84,11 +84,22 @@ export const restartKubeVip: HandlerDef = {
   serial: true,
 };
 
-/** Exit 0 once a kube-vip process (comm "kube-vip") started after `file` was last written. */
+/**
+ * Exit 0 once a kube-vip process (comm "kube-vip") started after `file` was last written.
+ *
+ * Compared to the hundredth of a second: a process's start is the boot time plus its start ticks
+ * (/proc/PID/stat field 22), and the boot time is now minus /proc/uptime, not /proc/stat's btime,
+ * which is whole seconds rounded down and so puts a process started in the same second as the write
+ * up to a second before it (the kubelet polls every second: a restart that never counted).
+ * The 0.05 s slack covers the two clocks' resolution; a process started that close before the write
+ * cannot be the one the write replaced.
+ */
 export const kubeVipStartedAfterFile = (file: string) =>
   [
-    sh`m=$(stat -c %Y ${file}) || exit 1`,
-    `bt=$(awk '/^btime/ { print $2 }' /proc/stat); hz=$(getconf CLK_TCK)`,
-    `for p in $(pgrep -x kube-vip); do st=$(awk '{ print $22 }' "/proc/$p/stat" 2>/dev/null) || continue; [ -n "$st" ] && [ $((bt + st / hz)) -ge "$m" ] && exit 0; done`,
+    sh`m=$(stat -c %.9Y ${file}) || exit 1`,
+    "up=$(cut -d' ' -f1 /proc/uptime); now=$(date +%s.%N); hz=$(getconf CLK_TCK)",
+    `for p in $(pgrep -x kube-vip); do st=$(awk '{ print $22 }' "/proc/$p/stat" 2>/dev/null) || continue; [ -n "$st" ] || continue`,
+    `  awk -v n="$now" -v u="$up" -v s="$st" -v h="$hz" -v m="$m" 'BEGIN { exit !(n - u + s / h >= m - 0.05) }' && exit 0`,
+    "done",
     "exit 1",
   ].join("\n");
