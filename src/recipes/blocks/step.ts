@@ -82,3 +82,20 @@ export const stepsOf =
   (input: RecipeInput) =>
   <P>(s: TypedStep<P>): BoundStep =>
     typedStep(input, s);
+
+/** A step that reads facts and decides its actions from them in code (no files, no handlers). */
+export function readingStep(
+  name: string,
+  type: string,
+  facts: Fact<unknown>[] | ((ctx: StepContext) => Fact<unknown>[]),
+  plan: BoundStep["plan"],
+): BoundStep {
+  return {
+    name,
+    type,
+    notify: [],
+    facts: (ctx) => (typeof facts === "function" ? facts(ctx) : facts),
+    files: () => [],
+    plan,
+  };
+}

@@ -1,6 +1,7 @@
 import type { Fact } from "../../core/fact.js";
 import type { MemberHealth } from "../../core/guard.js";
-import { quote } from "../../core/quote.js";
+import { HaprovError } from "../../core/errors.js";
+import { quote, sh } from "../../core/quote.js";
 
 /**
  * etcd's members and their health, read with curl from etcd's own JSON gateway
@@ -147,3 +148,39 @@ export function etcdHealthProbe(a: EtcdAccess): Fact<MemberHealth[]> {
       })),
   };
 }
+
+/** etcd's members with health, and the leader's ID (from the local member's status). */
+export interface EtcdState {
+  members: EtcdMember[] | undefined;
+  leader: string | undefined;
+}
+
+export function etcdStateFact(a: EtcdAccess): Fact<EtcdState> {
+  const curl = `curl -s --max-time 2 --cacert ${quote(a.ca)} --cert ${quote(a.cert)} --key ${quote(a.key)}`;
+  return {
+    key: `etcd-state:${a.endpoints.join(",")}`,
+    script: [
+      etcdMembersScript(a, { health: true }),
+      `echo "STATUS $(${curl} -X POST -d '{}' ${quote(`${a.endpoints[0]!}/v3/maintenance/status`)} 2>/dev/null | tr -d '\\n')"`,
+    ].join("\n"),
+    parse: (out) => ({
+      members: parseEtcdMembers(out),
+      leader: /"leader"\s*:\s*"?(\d+)/.exec(out.split("\n").find((l) => l.startsWith("STATUS ")) ?? "")?.[1],
+    }),
+  };
+}
+
+/** POST to etcd's JSON gateway; an error answer (or none) fails the command with etcd's words. */
+export function etcdPost(a: EtcdAccess, url: string, body: Record<string, string | string[]>): string {
+  const curl = sh`curl -sS --max-time 10 --cacert ${a.ca} --cert ${a.cert} --key ${a.key} -X POST -d ${JSON.stringify(body)} ${url}`;
+  return [
+    `o=$(${curl} 2>&1)`,
+    `case "$o" in ''|*'"error"'*|*'curl:'*) echo "etcd: $o" >&2; exit 1;; esac`,
+  ].join("\n");
+}
+
+/** A member ID as etcd gave it (decimal), checked before it goes into a command. */
+export const memberId = (x: string) => {
+  if (!/^\d{1,20}$/.test(x)) throw new HaprovError(`etcd gave a member ID that is not a number: ${x}`);
+  return x;
+};

@@ -6,8 +6,9 @@ import type { HostSpec } from "../../core/host.js";
 import type { CompiledPhase } from "../../core/phase.js";
 import { fragment, quote, sh } from "../../core/quote.js";
 import { runKey } from "../../core/run-key.js";
-import type { BoundStep, StepContext } from "../../core/step.js";
+import type { BoundStep } from "../../core/step.js";
 import { gatherInto, phase } from "../blocks/phase.js";
+import { readingStep } from "../blocks/step.js";
 import { byRole } from "../blocks/view.js";
 import { steadyPhase } from "../endpoint/steady.js";
 import { membershipPhase } from "../membership/phase.js";
@@ -16,8 +17,10 @@ import type { Endpoint, NodeRemovalHooks, RemovalInput } from "../recipe.js";
 import {
   etcdHealthProbe,
   etcdMembersScript,
+  etcdPost,
+  etcdStateFact,
+  memberId,
   memberName,
-  parseEtcdMembers,
   stackedEtcdAccess,
   urlHost,
   type EtcdAccess,
@@ -146,23 +149,6 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
   return phases;
 }
 
-/** A step of this operation: what it reads, and what it decides from that (no files). */
-function readingStep(
-  name: string,
-  type: string,
-  facts: Fact<unknown>[] | ((ctx: StepContext) => Fact<unknown>[]),
-  plan: BoundStep["plan"],
-): BoundStep {
-  return {
-    name,
-    type,
-    notify: [],
-    facts: (ctx) => (typeof facts === "function" ? facts(ctx) : facts),
-    files: () => [],
-    plan,
-  };
-}
-
 /** The step on the acting node only; the other survivors say who acts. */
 export function actingOnly(s: BoundStep): BoundStep {
   return {
@@ -178,27 +164,6 @@ export function actingOnly(s: BoundStep): BoundStep {
       if (acting !== undefined && acting !== ctx.host.name) return skip(`${acting} acts for the cluster`);
       return s.plan(facts, ctx);
     },
-  };
-}
-
-/** etcd's members with health, and the leader's ID (from the local member's status). */
-interface EtcdState {
-  members: EtcdMember[] | undefined;
-  leader: string | undefined;
-}
-
-function etcdStateFact(a: EtcdAccess): Fact<EtcdState> {
-  const curl = `curl -s --max-time 2 --cacert ${quote(a.ca)} --cert ${quote(a.cert)} --key ${quote(a.key)}`;
-  return {
-    key: `etcd-state:${a.endpoints.join(",")}`,
-    script: [
-      etcdMembersScript(a, { health: true }),
-      `echo "STATUS $(${curl} -X POST -d '{}' ${quote(`${a.endpoints[0]!}/v3/maintenance/status`)} 2>/dev/null | tr -d '\\n')"`,
-    ].join("\n"),
-    parse: (out) => ({
-      members: parseEtcdMembers(out),
-      leader: /"leader"\s*:\s*"?(\d+)/.exec(out.split("\n").find((l) => l.startsWith("STATUS ")) ?? "")?.[1],
-    }),
   };
 }
 
@@ -332,20 +297,6 @@ function drainStep(r: RemovalInput, port: number): BoundStep {
   );
 }
 
-/** POST to etcd's JSON gateway; an error answer (or none) fails the command with etcd's words. */
-function etcdPost(a: EtcdAccess, url: string, body: Record<string, string>): string {
-  const curl = sh`curl -sS --max-time 10 --cacert ${a.ca} --cert ${a.cert} --key ${a.key} -X POST -d ${JSON.stringify(body)} ${url}`;
-  return [
-    `o=$(${curl} 2>&1)`,
-    `case "$o" in ''|*'"error"'*|*'curl:'*) echo "etcd: $o" >&2; exit 1;; esac`,
-  ].join("\n");
-}
-
-const id = (x: string) => {
-  if (!/^\d{1,20}$/.test(x)) throw new HaprovError(`etcd gave a member ID that is not a number: ${x}`);
-  return x;
-};
-
 /**
  * NODE's etcd member leaves, from the acting survivor: leadership moved to a healthy survivor
  * first when NODE leads (a removal of the leader costs an election), then `member remove` by ID —
@@ -373,14 +324,14 @@ function etcdLeaveStep(r: RemovalInput, access: EtcdAccess): BoundStep {
         actions.push({
           kind: "exec",
           command: etcdPost(access, `${leaderUrl}/v3/maintenance/transfer-leadership`, {
-            targetID: id(target.id),
+            targetID: memberId(target.id),
           }),
           what: `move etcd leadership to ${memberName(target)}`,
         });
     }
     actions.push({
       kind: "exec",
-      command: etcdPost(access, `${access.endpoints[0]!}/v3/cluster/member/remove`, { ID: id(me.id) }),
+      command: etcdPost(access, `${access.endpoints[0]!}/v3/cluster/member/remove`, { ID: memberId(me.id) }),
       what: `remove ${r.node.name}'s etcd member`,
       guards: [guard],
     });
