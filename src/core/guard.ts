@@ -26,10 +26,13 @@ export type Guard =
       kind: "quorum";
       /** The quorum group, in words ("etcd"). */
       group: string;
-      /** The member the action takes away. */
+      /** The member the action takes away (or, for `add`, brings in). */
       member: string;
-      /** `remove`: it leaves the group (the group shrinks); `stop`: it stops answering for a while. */
-      effect: "remove" | "stop";
+      /**
+       * `remove`: it leaves the group (the group shrinks); `stop`: it stops answering for a while;
+       * `add`: it joins as a voter that does not answer yet (the group grows, the majority with it).
+       */
+      effect: "remove" | "stop" | "add";
       /** Every member and its health, read live right before the action. */
       probe: Fact<MemberHealth[]>;
       /** The host the probe runs on (default: the host the action acts on). */
@@ -58,33 +61,43 @@ export function describeGuard(g: Guard, host: string): string {
     case "fresh-at-start":
       return `only if ${host} had no ${g.what} when the run began`;
     case "quorum":
-      return `only while ${g.group} keeps a healthy majority without ${g.member}`;
+      return g.effect === "add"
+        ? `only while ${g.group} keeps a healthy majority with ${g.member} added and not yet started`
+        : `only while ${g.group} keeps a healthy majority without ${g.member}`;
   }
 }
 
 /**
  * Why `effect` on `member` would break the group's quorum, or undefined when a healthy majority
  * stays: after a removal the group is one smaller; during a stop the member still counts but does
- * not answer. An unknown member list (the probe found none) refuses: quorum cannot be shown.
+ * not answer; after an add the group is one larger and the new member does not answer until it
+ * has started. An unknown member list (the probe found none) refuses: quorum cannot be shown.
  */
 export function quorumRefusal(
   group: string,
   members: MemberHealth[],
   member: string,
-  effect: "remove" | "stop",
+  effect: "remove" | "stop" | "add",
 ): string | undefined {
   if (members.length === 0) return `the ${group} members could not be read, so the quorum cannot be shown`;
   const voters = members.filter((m) => m.voter !== false);
   const self = (m: MemberHealth) => m.name === member || m.address === member;
   // A learner (or a member not in the list) takes no vote away, whatever happens to it.
-  if (!voters.some(self)) return undefined;
+  if (effect !== "add" && !voters.some(self)) return undefined;
   const others = voters.filter((m) => !self(m));
-  const size = effect === "remove" ? others.length : voters.length;
+  const size = effect === "remove" ? others.length : effect === "add" ? others.length + 1 : voters.length;
   const healthy = others.filter((m) => m.healthy);
   const need = Math.floor(size / 2) + 1;
   if (healthy.length >= need) return undefined;
+  // etcd's own exception (isReadyToAddVotingMember): a lone healthy member may take a second one,
+  // or a one-member cluster could never grow; it has no failure to tolerate either way
+  if (effect === "add" && others.length === 1 && healthy.length === 1) return undefined;
   const sick = others.filter((m) => !m.healthy);
-  const verb = effect === "remove" ? `removing ${member} from` : `stopping ${member} in`;
+  const verb = {
+    remove: `removing ${member} from`,
+    stop: `stopping ${member} in`,
+    add: `adding ${member} to`,
+  }[effect];
   return `${verb} ${group} would leave ${healthy.length} healthy of ${size} member(s), fewer than the majority of ${need}; unhealthy: ${
     sick.map((m) => `${m.name}${m.detail ? ` (${m.detail})` : ""}`).join(", ") || "none"
   }`;

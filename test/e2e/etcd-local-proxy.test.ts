@@ -21,6 +21,8 @@ const changes = (stdout: string) =>
 
 const CPS = ["cp1", "cp2", "cp3"];
 const NODES = [...CPS, "w1"];
+/** Two more hosts, in the inventory only for the last scenario: the etcd cluster grows to five. */
+const GROWN = ["e4", "e5"];
 const ROLES = {
   cp1: "control-plane, etcd",
   cp2: "control-plane, etcd",
@@ -96,7 +98,7 @@ describe.runIf(dockerAvailable())(
     };
 
     beforeAll(async () => {
-      lab = await startLab({ names: NODES });
+      lab = await startLab({ names: [...NODES, ...GROWN] });
       inv = lab.inventory({ mode: "etcd-local-proxy", roles: ROLES, cluster: "lbPort: 7443" });
     }, 180_000);
     afterAll(async () => lab?.destroy());
@@ -324,5 +326,79 @@ describe.runIf(dockerAvailable())(
       expect(back.code, back.stderr + back.stdout.slice(-3000)).toBe(0);
       expect(await sh("cp1", `${ADMIN} get nodes -o name`)).toContain("node/w1");
     }, 240_000);
+
+    it("etcd grows from 3 to 5: e4 and e5 are added and started one at a time, a rerun changes nothing; a member whose data was wiped is removed and added again under a new ID (#21)", async () => {
+      const grown = lab.inventory({
+        mode: "etcd-local-proxy",
+        roles: { ...ROLES, e4: "etcd", e5: "etcd" },
+        cluster: "lbPort: 7443",
+      });
+      const one = etcdctl(`https://${lab.host("cp1").address}:2379`);
+      await sh("cp1", `${one} put grow-check kept`);
+      const members = async () =>
+        (await sh("cp1", `${one} member list`))
+          .split("\n")
+          .map((l) => l.split(", "))
+          .map(([id, status, name]) => `${name} ${status}`)
+          .sort();
+      const plan = await haprov(["plan", "-i", grown]);
+      expect(plan.code, plan.stdout).toBe(2);
+      expect(plan.stdout).toMatch(/add e4 \(https:\/\/[0-9.]+:2380\) to the etcd cluster of 3 member\(s\)/);
+      const r = await up(grown);
+      expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+      const grew = changes(r.stdout);
+      expect(grew).toContain("e4 etcd members added: etcd member added");
+      expect(grew).toContain("e5 etcd members added: etcd member added");
+      // one at a time: e4 was healthy before e5 was added (the serial phase's events, in order)
+      const order = r.stdout
+        .split("\n")
+        .filter((l) => l.includes('"phase":"etcd members added"') && l.includes('"status":"changed"'))
+        .map((l) => (JSON.parse(l) as Ev).host);
+      expect(order).toEqual(["e4", "e4", "e5", "e5"]);
+      expect(await members()).toEqual([
+        "cp1 started",
+        "cp2 started",
+        "cp3 started",
+        "e4 started",
+        "e5 started",
+      ]);
+      expect(await sh("cp1", `${one} endpoint health --cluster 2>&1 | grep -c 'is healthy'`)).toBe("5");
+      expect(
+        await sh(
+          "e5",
+          `${etcdctl(`https://${lab.host("e5").address}:2379`)} get grow-check --print-value-only`,
+        ),
+      ).toBe("kept");
+      for (const h of GROWN) expect(await bootstraps(h)).toBe("0");
+
+      const again = await up(grown);
+      expect(again.code, again.stderr).toBe(0);
+      expect(changes(again.stdout)).toEqual([]);
+
+      // e5's data is lost: it must not start under its old member ID with an empty log
+      const idOf = async (name: string) =>
+        (await sh("cp1", `${one} member list | grep ', ${name}, ' | cut -d, -f1`)).trim();
+      const oldId = await idOf("e5");
+      await sh("e5", "systemctl stop etcd && rm -rf /var/lib/etcd/default");
+      const fixed = await up(grown);
+      expect(fixed.code, fixed.stderr + fixed.stdout.slice(-3000)).toBe(0);
+      expect(changes(fixed.stdout)).toContain("e5 etcd members added: etcd member added");
+      const newId = await idOf("e5");
+      expect(newId).toMatch(/^[0-9a-f]+$/);
+      expect(newId).not.toBe(oldId);
+      expect(await members()).toEqual([
+        "cp1 started",
+        "cp2 started",
+        "cp3 started",
+        "e4 started",
+        "e5 started",
+      ]);
+      expect(
+        await sh(
+          "e5",
+          `${etcdctl(`https://${lab.host("e5").address}:2379`)} get grow-check --print-value-only`,
+        ),
+      ).toBe("kept");
+    }, 300_000);
   },
 );

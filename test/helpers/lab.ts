@@ -88,7 +88,7 @@ export interface Lab {
     /** Cluster settings added to the cluster mapping, e.g. "vrrpProfile: fast". */
     cluster?: string;
     /** Which lab hosts, with which role (default: all, control-plane). */
-    roles?: Record<string, "control-plane" | "worker" | "lb" | "control-plane, etcd">;
+    roles?: Record<string, "control-plane" | "worker" | "lb" | "control-plane, etcd" | "etcd">;
   }): string;
   exec(name: string, command: string): Promise<{ exitCode: number; output: string }>;
   stop(name: string): Promise<void>;

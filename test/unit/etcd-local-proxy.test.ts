@@ -6,7 +6,9 @@ import type { HostView } from "../../src/recipes/blocks/view.js";
 import { renderInitConfig } from "../../src/recipes/kubeadm/config.js";
 import {
   ETCD_BOOTSTRAPPED,
+  ETCD_MEMBER_LIST,
   ETCD_TOKEN,
+  joiningCluster,
   externalEtcdOf,
   memberCerts,
   renderEtcdEnv,
@@ -90,6 +92,92 @@ describe("etcd's env file", () => {
     expect(renderEtcdEnv(view("cp3", ["cp1", "cp2"]), "bootstrap")).toContain(
       "ETCD_INITIAL_CLUSTER_STATE=existing\n",
     );
+  });
+});
+
+describe("a member joining a running cluster (issue #21)", () => {
+  const GROWN = [...HOSTS, hostSpec("e4", "10.0.0.14", ["etcd"]), hostSpec("e5", "10.0.0.15", ["etcd"])];
+  /** The gateway's member list as the gather keeps it: [name ("" = added, not started), address]. */
+  const listed = (members: [string, string][]) =>
+    `LIST ${JSON.stringify({
+      members: members.map(([name, addr], i) => ({
+        ID: String(1000 + i),
+        name,
+        peerURLs: [`https://${addr}:2380`],
+        clientURLs: name ? [`https://${addr}:2379`] : [],
+      })),
+    })}`;
+  const joinView = (host: string, bootstrapped: string[], list: string): HostView => ({
+    host: GROWN.find((h) => h.name === host)!,
+    hosts: GROWN,
+    inventory: inventory({}, GROWN),
+    get: (k: RunKey) => (k.name === ETCD_TOKEN.name ? "tok3n" : ""),
+    own: (k: RunKey) => (k.name === ETCD_BOOTSTRAPPED.name && bootstrapped.includes(host) ? host : ""),
+    answers: (k: RunKey) =>
+      k.name === ETCD_MEMBER_LIST.name
+        ? { cp1: list, e4: "", e5: "" }
+        : Object.fromEntries(GROWN.map((h) => [h.name, bootstrapped.includes(h.name) ? h.name : ""])),
+  });
+  const THREE = listed([
+    ["cp1", "10.0.0.11"],
+    ["cp2", "10.0.0.12"],
+    ["cp3", "10.0.0.13"],
+  ]);
+  const CPS = ["cp1", "cp2", "cp3"];
+
+  it("two new hosts: each starts with the list as it is once it has been added, one at a time", () => {
+    expect(joiningCluster(joinView("e4", CPS, THREE))).toEqual([
+      "cp1=https://10.0.0.11:2380",
+      "cp2=https://10.0.0.12:2380",
+      "cp3=https://10.0.0.13:2380",
+      "e4=https://10.0.0.14:2380",
+    ]);
+    expect(joiningCluster(joinView("e5", CPS, THREE))).toEqual([
+      "cp1=https://10.0.0.11:2380",
+      "cp2=https://10.0.0.12:2380",
+      "cp3=https://10.0.0.13:2380",
+      "e4=https://10.0.0.14:2380",
+      "e5=https://10.0.0.15:2380",
+    ]);
+    const env = renderEtcdEnv(joinView("e4", CPS, THREE), "bootstrap");
+    expect(env).toContain("ETCD_INITIAL_CLUSTER_STATE=existing\n");
+    expect(env).toContain(
+      "ETCD_INITIAL_CLUSTER=cp1=https://10.0.0.11:2380,cp2=https://10.0.0.12:2380,cp3=https://10.0.0.13:2380,e4=https://10.0.0.14:2380\n",
+    );
+  });
+
+  it("a wiped member keeps its place once (its old entry is replaced by the new one)", () => {
+    expect(joiningCluster(joinView("cp3", ["cp1", "cp2", "e4", "e5"], THREE))).toEqual([
+      "cp1=https://10.0.0.11:2380",
+      "cp2=https://10.0.0.12:2380",
+      "cp3=https://10.0.0.13:2380",
+    ]);
+  });
+
+  it("an entry an earlier run added but never started counts, named from the inventory", () => {
+    const withE5 = listed([
+      ["cp1", "10.0.0.11"],
+      ["cp2", "10.0.0.12"],
+      ["cp3", "10.0.0.13"],
+      ["", "10.0.0.15"],
+    ]);
+    expect(joiningCluster(joinView("e4", CPS, withE5))).toEqual([
+      "cp1=https://10.0.0.11:2380",
+      "cp2=https://10.0.0.12:2380",
+      "cp3=https://10.0.0.13:2380",
+      "e5=https://10.0.0.15:2380",
+      "e4=https://10.0.0.14:2380",
+    ]);
+  });
+
+  it("a member the inventory no longer names stays in the list (etcd compares the counts)", () => {
+    const withOld = listed([
+      ["cp1", "10.0.0.11"],
+      ["cp2", "10.0.0.12"],
+      ["cp3", "10.0.0.13"],
+      ["old9", "10.0.0.99"],
+    ]);
+    expect(joiningCluster(joinView("e4", CPS, withOld))).toContain("old9=https://10.0.0.99:2380");
   });
 });
 

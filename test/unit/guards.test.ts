@@ -16,7 +16,7 @@ import { setStep } from "../helpers/fake-steps.js";
 const m = (name: string, healthy: boolean, voter = true): MemberHealth => ({ name, healthy, voter });
 
 describe("quorumRefusal", () => {
-  const cases: [string, MemberHealth[], string, "remove" | "stop", boolean][] = [
+  const cases: [string, MemberHealth[], string, "remove" | "stop" | "add", boolean][] = [
     ["3 healthy, stop one", [m("a", true), m("b", true), m("c", true)], "a", "stop", true],
     ["3 healthy, remove one", [m("a", true), m("b", true), m("c", true)], "a", "remove", true],
     ["one other paused, stop a third", [m("a", true), m("b", true), m("c", false)], "a", "stop", false],
@@ -63,6 +63,28 @@ describe("quorumRefusal", () => {
       [m("a", true), m("b", true), m("c", true), m("d", true), m("e", false)],
       "a",
       "stop",
+      true,
+    ],
+    // etcd's own strict reconfiguration check: the started members must still be a majority of
+    // the grown list, the new member counted as not answering
+    ["3 healthy, add a 4th", [m("a", true), m("b", true), m("c", true)], "d", "add", true],
+    ["3 with one paused, add a 4th", [m("a", true), m("b", true), m("c", false)], "d", "add", false],
+    ["4 healthy, add a 5th", [m("a", true), m("b", true), m("c", true), m("d", true)], "e", "add", true],
+    [
+      "a wiped member added again (its old entry already removed)",
+      [m("a", true), m("b", true)],
+      "c",
+      "add",
+      true,
+    ],
+    // etcd's exception: a lone member may grow, or one member could never become three
+    ["1 healthy, add a 2nd", [m("a", true)], "b", "add", true],
+    ["2 members, one down, add a 3rd", [m("a", true), m("b", false)], "c", "add", false],
+    [
+      "its unstarted entry is in the list already: counted once",
+      [m("a", true), m("b", true), m("c", true), m("d", false)],
+      "d",
+      "add",
       true,
     ],
   ];

@@ -11,7 +11,13 @@ import { managedFile } from "../blocks/files.js";
 import { gatherInto, phase } from "../blocks/phase.js";
 import { stepsOf } from "../blocks/step.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
-import { etcdHealthProbe, type EtcdAccess } from "../kubeadm/etcd-members.js";
+import {
+  etcdHealthProbe,
+  etcdMembersScript,
+  parseEtcdMembers,
+  type EtcdAccess,
+  type EtcdMember,
+} from "../kubeadm/etcd-members.js";
 import {
   APISERVER_ETCD_CLIENT,
   ETCD_CA_CRT,
@@ -41,7 +47,7 @@ export const ETCD_BOOTSTRAPPED = runKey("etcdBootstrapped", "etcd data directory
 
 export const etcdHosts = (hosts: HostSpec[]) => byRole(hosts, "etcd");
 export const clientUrl = (h: HostSpec) => `https://${h.address}:${ETCD_CLIENT_PORT}`;
-const peerUrl = (h: HostSpec) => `https://${h.address}:${ETCD_PEER_PORT}`;
+export const peerUrl = (h: HostSpec) => `https://${h.address}:${ETCD_PEER_PORT}`;
 
 const isEtcd = when((v) =>
   v.host.roles.includes("etcd") ? undefined : `${v.host.name} runs no etcd member`,
@@ -81,17 +87,18 @@ export const etcdctl = (endpoints: string[]) =>
 /**
  * /etc/default/etcd. The INITIAL_* lines matter only while a member has no data directory; once it
  * has one they are dropped, so a restarted member never reads `initial-cluster-state new` again.
- * A member without data while others have theirs joins with `existing` (it is in the member list).
+ * A member without data while others have theirs joins with `existing` and the member list it will
+ * be added to (join.ts).
  */
 export function renderEtcdEnv(v: HostView, stage: "bootstrap" | "running"): string {
   const members = etcdHosts(v.hosts);
   const me = v.host;
-  const others = Object.entries(v.answers(ETCD_BOOTSTRAPPED)).some(([n, a]) => n !== me.name && a);
+  const joins = joining(v);
   const initial =
     stage === "bootstrap"
       ? [
-          `ETCD_INITIAL_CLUSTER=${members.map((h) => `${h.name}=${peerUrl(h)}`).join(",")}`,
-          `ETCD_INITIAL_CLUSTER_STATE=${others ? "existing" : "new"}`,
+          `ETCD_INITIAL_CLUSTER=${(joins ? joiningCluster(v) : members.map((h) => `${h.name}=${peerUrl(h)}`)).join(",")}`,
+          `ETCD_INITIAL_CLUSTER_STATE=${joins ? "existing" : "new"}`,
         ]
       : [];
   return [
@@ -115,6 +122,63 @@ export function renderEtcdEnv(v: HostView, stage: "bootstrap" | "running"): stri
     `ETCD_PEER_KEY_FILE=${ETCD_PKI}/peer.key`,
     "",
   ].join("\n");
+}
+
+export const ETCD_MEMBER_LIST = runKey(
+  "etcdMemberList",
+  "the etcd member list, as a member with data reads it",
+);
+
+/** The gather for ETCD_MEMBER_LIST: on an etcd host with data, the list from its own member first. */
+export const memberListGather = (input: RecipeInput) =>
+  gatherInto(
+    ETCD_MEMBER_LIST,
+    (ctx) =>
+      ctx.host.roles.includes("etcd")
+        ? `if ${sh`test -d ${`${ETCD_DATA}/member`}`}; then\n${etcdMembersScript(etcdAccessOf(ctx.host, input.hosts), { health: false })}\nfi`
+        : "true",
+    { otherwise: "empty" },
+  );
+
+/** The member list the run read before anything changed (undefined: no member with data answered). */
+export function readMemberList(v: Pick<HostView, "answers">): EtcdMember[] | undefined {
+  for (const out of Object.values(v.answers(ETCD_MEMBER_LIST))) {
+    const list = parseEtcdMembers(out);
+    if (list) return list;
+  }
+  return undefined;
+}
+
+/** Whether this host joins a running cluster in this run: no data of its own, another has. */
+export function joining(v: Pick<HostView, "host" | "answers">): boolean {
+  const answers = v.answers(ETCD_BOOTSTRAPPED);
+  return !answers[v.host.name] && Object.entries(answers).some(([n, a]) => n !== v.host.name && a !== "");
+}
+
+/**
+ * ETCD_INITIAL_CLUSTER for a joining host: every member of the list (an unstarted one named from
+ * the inventory by its peer URL), then the hosts that join before it in this run, then itself —
+ * what the member list holds once it has been added. Without a list (no member answered), the
+ * hosts with data: the member add then fails and says why.
+ */
+export function joiningCluster(v: HostView): string[] {
+  const hosts = etcdHosts(v.hosts);
+  const have = v.answers(ETCD_BOOTSTRAPPED);
+  const byUrl = new Map<string, string>();
+  const list = readMemberList(v);
+  if (list)
+    for (const m of list) {
+      const url = m.peerUrls[0];
+      if (url) byUrl.set(url, m.name || hosts.find((h) => peerUrl(h) === url)?.name || `member-${m.id}`);
+    }
+  else for (const h of hosts.filter((h) => have[h.name])) byUrl.set(peerUrl(h), h.name);
+  for (const h of hosts) {
+    if (have[h.name]) continue;
+    if (h.name === v.host.name) break;
+    if (!byUrl.has(peerUrl(h))) byUrl.set(peerUrl(h), h.name);
+  }
+  byUrl.set(peerUrl(v.host), v.host.name);
+  return [...byUrl].map(([url, name]) => `${name}=${url}`);
 }
 
 /** The package (its unit masked first), and the CA made once on one etcd host. */
@@ -185,6 +249,7 @@ export function etcdMembersPhase(input: RecipeInput) {
       gatherInto(ETCD_BOOTSTRAPPED, (ctx) => sh`test -d ${`${ETCD_DATA}/member`} && echo ${ctx.host.name}`, {
         otherwise: "empty",
       }),
+      memberListGather(input),
     ],
     steps: [
       step({

@@ -8,6 +8,7 @@ import { configPeersSource, etcdSource, kubeadmSources } from "../membership/sou
 import {
   ETCD_BOOTSTRAPPED,
   ETCD_CA_CERT,
+  ETCD_MEMBER_LIST,
   ETCD_CA_HOST,
   ETCD_TOKEN,
   etcdCaPhase,
@@ -17,6 +18,7 @@ import {
   externalEtcdOf,
 } from "./etcd.js";
 import { HAPROXY_CFG, localProxyPhase, NGINX_CONF } from "./proxy.js";
+import { etcdJoinPhase } from "./join.js";
 import { filesAbsent } from "../blocks/absent.js";
 import { serviceGone } from "../vip/remove.js";
 import { localProxyStatus } from "./status.js";
@@ -97,10 +99,16 @@ function rules(inv: Inventory): RuleIssue[] {
 export const designE: Recipe = {
   mode: "etcd-local-proxy",
   title: "a static etcd cluster with TLS, kubeadm with external etcd, and a local API proxy on every node",
-  values: [ETCD_CA_HOST, ETCD_CA_CERT, ETCD_TOKEN, ETCD_BOOTSTRAPPED, INIT_NODE],
+  values: [ETCD_CA_HOST, ETCD_CA_CERT, ETCD_TOKEN, ETCD_BOOTSTRAPPED, ETCD_MEMBER_LIST, INIT_NODE],
   phases(input) {
     return kubeadmPhases(input, kubeadmOptions(input), {
-      lb: [etcdCaPhase(input), etcdMembersPhase(input), etcdClusterPhase(input), localProxyPhase(input)],
+      lb: [
+        etcdCaPhase(input),
+        etcdMembersPhase(input),
+        etcdJoinPhase(input),
+        etcdClusterPhase(input),
+        localProxyPhase(input),
+      ],
     });
   },
   removal: {
