@@ -128,4 +128,6 @@ export interface ClusterHealth {
   data: Record<string, unknown>;
   /** Plain sentences; none means healthy. */
   problems: string[];
+  /** Warnings that do not make the cluster unhealthy (a single copy of a CA key). */
+  notes?: string[];
 }

@@ -16,6 +16,7 @@ import {
 import { designE } from "../../src/recipes/etcd-local-proxy/index.js";
 import { certsValid, makeCaScript } from "../../src/recipes/etcd-local-proxy/pki.js";
 import { localHaproxyCfg, localNginxConf } from "../../src/recipes/etcd-local-proxy/proxy.js";
+import { localProxyStatus, localProxyStatusFact } from "../../src/recipes/etcd-local-proxy/status.js";
 import { hostSpec } from "../helpers/host-spec.js";
 
 /** Design E's pure parts (issue #14): inventory rules, etcd's env file, the proxies, kubeadm's config. */
@@ -231,5 +232,48 @@ describe("etcd PKI scripts", () => {
   it("are valid sh, and the check is what openssl prints", () => {
     for (const s of [makeCaScript("e"), certsValid("/etc/etcd/pki/ca.crt", memberCerts(HOSTS[0]!))])
       expect(spawnSync("sh", ["-n", "-c", s]).status).toBe(0);
+  });
+});
+
+describe("status: the etcd CA's key (issue #21)", () => {
+  const SEP = "@@haprov-status@@\n";
+  /** One etcd host's answer to the status fact: endpoint status, health (+ key), then the node parts. */
+  const answer = (caKey: boolean) =>
+    [
+      `[{"Status":{"header":{"member_id":1},"leader":2,"raftIndex":5,"dbSize":2048}}]`,
+      `healthy\n${caKey ? "ca-key\n" : ""}`,
+      "-",
+      "-",
+      "-",
+      "-",
+      "-",
+    ].join(SEP);
+  const notes = (keepers: string[]) => {
+    const rows = new Map(
+      HOSTS.filter((h) => h.roles.includes("etcd")).map((h) => {
+        const f = localProxyStatusFact(h, inventory());
+        return [
+          h.name,
+          {
+            line: "",
+            data: f.parse(answer(keepers.includes(h.name)), 0) as unknown as Record<string, unknown>,
+          },
+        ];
+      }),
+    );
+    return localProxyStatus.verdict(rows, inventory(), HOSTS).notes ?? [];
+  };
+  it("one copy is warned about, naming its host; two copies are not; none at all is", () => {
+    expect(notes(["cp1"])).toEqual([
+      expect.stringMatching(/^warning: the etcd CA's key is only on cp1 \(\/etc\/etcd\/pki\/ca.key\)/),
+    ]);
+    expect(notes(["cp1", "cp2"])).toEqual([]);
+    expect(notes([])).toEqual([expect.stringMatching(/^warning: no etcd host keeps the etcd CA's key/)]);
+  });
+  it("the key is read on etcd hosts only, and the read is valid sh", () => {
+    const f = localProxyStatusFact(HOSTS[0]!, inventory());
+    expect(f.script).toContain("test -f /etc/etcd/pki/ca.key && echo ca-key");
+    expect(spawnSync("sh", ["-n", "-c", f.script]).status).toBe(0);
+    expect(localProxyStatusFact(HOSTS[3]!, inventory()).script).not.toContain("ca.key");
   });
 });

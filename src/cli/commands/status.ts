@@ -126,7 +126,7 @@ export async function statusCommand(o: CommonOptions): Promise<number> {
         s.hosts,
       );
       problems = [...verdict.problems, ...membershipProblems(view)];
-      notes = membershipNotes(view);
+      notes = [...(verdict.notes ?? []), ...membershipNotes(view)];
       verdict.data.members = { nodes: view.nodes, etcd: view.etcd, outside: view.foreign, notes };
       if (o.json)
         out(`${JSON.stringify(s.redactor.redactDeep({ event: "cluster", ...verdict.data, problems }))}\n`);

@@ -6,6 +6,7 @@ import type { HostHealth, StatusReader } from "../recipe.js";
 import { nameValuePairs, nodeProblems, nodesText, NODES_SCRIPT } from "../kubeadm/nodes-status.js";
 import { HAPROXY_STATS_PORT } from "../vip/lb-phase.js";
 import { clientUrl, etcdctl } from "./etcd.js";
+import { ETCD_CA_KEY } from "./pki.js";
 
 /**
  * What `haprov status` reads on a design E host, in its one round trip: on an etcd member, its own
@@ -14,7 +15,16 @@ import { clientUrl, etcdctl } from "./etcd.js";
  * its own API server and the nodes.
  */
 export interface LocalProxyStatus {
-  etcd: { health: "healthy" | "unhealthy"; leader: boolean; raftIndex: number; dbSize: number } | undefined;
+  etcd:
+    | {
+        health: "healthy" | "unhealthy";
+        leader: boolean;
+        raftIndex: number;
+        dbSize: number;
+        /** This host keeps the etcd CA's key. */
+        caKey: boolean;
+      }
+    | undefined;
   proxy: string;
   backends: Record<string, string>;
   proxyHealthz: string;
@@ -38,6 +48,7 @@ export function localProxyStatusFact(host: HostSpec, inv: Inventory): Fact<Local
     !etcd
       ? none
       : `${etcdctl([clientUrl(host)])} endpoint health >/dev/null 2>&1 && echo healthy || echo unhealthy`,
+    !etcd ? "" : sh`test -f ${ETCD_CA_KEY} && echo ca-key`,
     `echo ${SEP}`,
     !node ? none : sh`systemctl is-active ${kind} 2>/dev/null || true`,
     `echo ${SEP}`,
@@ -69,7 +80,8 @@ export function localProxyStatusFact(host: HostSpec, inv: Inventory): Fact<Local
 }
 
 /** `etcdctl endpoint status -w json`: [{Status: {header: {member_id, raft_term}, leader, raftIndex, dbSize}}]. */
-function parseEtcd(json: string, health: string): LocalProxyStatus["etcd"] {
+function parseEtcd(json: string, healthAndKey: string): LocalProxyStatus["etcd"] {
+  const [health, key] = healthAndKey.split("\n");
   let s: { header?: { member_id?: number }; leader?: number; raftIndex?: number; dbSize?: number } = {};
   try {
     s = (JSON.parse(json) as { Status?: typeof s }[])[0]?.Status ?? {};
@@ -81,6 +93,7 @@ function parseEtcd(json: string, health: string): LocalProxyStatus["etcd"] {
     leader: s.leader !== undefined && s.leader === s.header?.member_id,
     raftIndex: s.raftIndex ?? 0,
     dbSize: s.dbSize ?? 0,
+    caKey: key?.trim() === "ca-key",
   };
 }
 
@@ -128,6 +141,18 @@ export const localProxyStatus: StatusReader = {
         ),
       );
     const nodeText = nodesText(nodeList);
+    const notes: string[] = [];
+    // The etcd CA's key signs every new member's certificates (issue #21): one copy is one disk.
+    const keepers = members.filter((h) => data(h)?.etcd?.caKey).map((h) => h.name);
+    const answered = members.filter((h) => data(h)).length;
+    if (answered === members.length && keepers.length === 0)
+      notes.push(
+        `warning: no etcd host keeps the etcd CA's key (${ETCD_CA_KEY}): no new etcd member can get certificates; restore it from a backup`,
+      );
+    else if (keepers.length === 1 && members.length > 1)
+      notes.push(
+        `warning: the etcd CA's key is only on ${keepers[0]} (${ETCD_CA_KEY}): if that disk is lost, no new etcd member can get certificates. Copy it (mode 0600, owner root) to another etcd host or to a backup`,
+      );
     return {
       line: `etcd ${healthy.length}/${members.length} healthy, leader ${leaders.join(", ") || "none"}; ${inv.cluster.localProxy.proxy} on 127.0.0.1:${inv.cluster.lbPort} of every node; nodes: ${nodeText}`,
       data: {
@@ -140,6 +165,7 @@ export const localProxyStatus: StatusReader = {
         nodes: nodeList ?? null,
       },
       problems,
+      notes,
     };
   },
 };
