@@ -22,7 +22,7 @@ export const VERBS: VerbRow[] = [
     words: ["node", "remove"],
     args: "<node>",
     description:
-      "take a control-plane node or worker out of the cluster: out of rotation first (VIP moved, backends drained), drained, its etcd member removed behind the quorum guard, reset, its Node deleted",
+      "take a control-plane node, worker or etcd host (etcd-local-proxy) out of the cluster: out of rotation first (VIP moved, backends drained), drained, its etcd member removed behind the quorum guard, reset, its Node deleted",
     options: [
       ["--unreachable", "the node is dead: do everything from the survivors, nothing on the node itself"],
       ["--dry-run", "only show the plan (exit 2 when something would change)"],

@@ -38,14 +38,13 @@ function nodeRemoval(recipe: Recipe, input: RecipeInput, o: Operations["node rem
     throw new HaprovError(`${o.node} is not in the inventory, so haprov cannot reach it`, {
       hint: `put it back in the inventory to remove it cleanly, or give --unreachable if the host is gone (its etcd member and Node are then removed from the survivors)`,
     });
-  if (spec && !spec.roles.includes("control-plane") && !spec.roles.includes("worker"))
+  const externalEtcd = recipe.removal.externalEtcd !== undefined;
+  if (spec?.roles.includes("lb"))
     throw new HaprovError(
-      `${o.node} has the role(s) ${spec.roles.join(", ")}: node remove takes out control-plane nodes and workers; load-balancer and etcd hosts are not removed by it yet`,
+      `${o.node} has the role(s) ${spec.roles.join(", ")}: node remove takes out control-plane nodes, workers and etcd hosts; load-balancer hosts are not removed by it yet`,
     );
-  if (spec?.roles.includes("etcd"))
-    throw new HaprovError(
-      `${o.node} is a host of the external etcd cluster: removing an etcd member of mode etcd-local-proxy is not built yet (node remove takes out its control-plane nodes and workers)`,
-    );
+  if (spec?.roles.includes("etcd") && !externalEtcd)
+    throw new HaprovError(`${o.node} has the role etcd, which mode ${inv.cluster.mode} does not use`);
   const survivors: Inventory = { ...inv, hosts: inv.hosts.filter((h) => h.name !== o.node) };
   const r: RemovalInput = {
     inventory: survivors,

@@ -7,6 +7,7 @@ import type { RunKey } from "../core/run-key.js";
 import type { BoundStep } from "../core/step.js";
 import type { RecipeInput } from "./blocks/view.js";
 import type { Endpoint } from "./endpoint.js";
+import type { EtcdAccess } from "./kubeadm/etcd-members.js";
 import type { KubeadmOptions } from "./kubeadm/init.js";
 import type { MemberSource } from "./membership/sources.js";
 
@@ -98,6 +99,13 @@ export interface NodeRemovalHooks {
   settle?(r: RemovalInput): CompiledPhase[];
   /** kubeadm's etcd is stacked on the control-plane nodes (false: design E's external etcd). */
   stackedEtcd: boolean;
+  /**
+   * An external etcd cluster NODE is a member of, as the acting control-plane node reaches it
+   * (design E; undefined: NODE is no etcd host). Its member then leaves as a stacked one does.
+   */
+  externalEtcd?(r: RemovalInput): EtcdAccess | undefined;
+  /** Gated phases right after the preflight: the mode's own reasons to refuse (design E: the CA key). */
+  preflight?(r: RemovalInput): CompiledPhase[];
   /** The mode's kubeadm options for these hosts: the init node's configuration is kept as up writes it. */
   kubeadm(input: RecipeInput): KubeadmOptions;
 }

@@ -306,10 +306,17 @@ describe.runIf(dockerAvailable())(
       expect(await started(["cp1"], "etcd")).not.toEqual(before);
     }, 180_000);
 
-    it("node remove: an etcd host is refused (not built yet); the worker leaves — drained, reset, its proxy gone, its Node deleted — and up joins it again (#21)", async () => {
-      const etcdHost = await haprov(["node", "remove", "cp3", "-i", inv, "-y", "--json"]);
-      expect(etcdHost.code).toBe(1);
-      expect(etcdHost.stdout + etcdHost.stderr).toMatch(/cp3 is a host of the external etcd cluster/);
+    it("node remove: the host with the only copy of the etcd CA's key is refused (status warns about it); the worker leaves — drained, reset, its proxy gone, its Node deleted — and up joins it again (#21)", async () => {
+      const status = await haprov(["status", "-i", inv]);
+      expect(status.stdout).toContain("warning: the etcd CA's key is only on cp1 (/etc/etcd/pki/ca.key)");
+      const keeper = await haprov(["node", "remove", "cp1", "-i", inv, "-y", "--json"]);
+      expect(keeper.code).toBe(1);
+      expect(keeper.stdout + keeper.stderr).toMatch(
+        /refusing to remove cp1: it keeps the only copy of the etcd CA's key/,
+      );
+      // refused before anything changed: no step of the removal ran
+      expect(changes(keeper.stdout)).toEqual([]);
+      expect(await sh("cp1", `${etcdctl()} member list | wc -l`)).toBe("3");
 
       const r = await haprov(["node", "remove", "w1", "-i", inv, "-y", "--json"]);
       expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
@@ -339,8 +346,11 @@ describe.runIf(dockerAvailable())(
         (await sh("cp1", `${one} member list`))
           .split("\n")
           .map((l) => l.split(", "))
-          .map(([id, status, name]) => `${name} ${status}`)
+          .map(([, status, name]) => `${name} ${status}`)
           .sort();
+      const FIVE = ["cp1", "cp2", "cp3", "e4", "e5"].map((n) => `${n} started`);
+      const keptOnE5 = () =>
+        sh("e5", `${etcdctl(`https://${lab.host("e5").address}:2379`)} get grow-check --print-value-only`);
       const plan = await haprov(["plan", "-i", grown]);
       expect(plan.code, plan.stdout).toBe(2);
       expect(plan.stdout).toMatch(/add e4 \(https:\/\/[0-9.]+:2380\) to the etcd cluster of 3 member\(s\)/);
@@ -355,20 +365,9 @@ describe.runIf(dockerAvailable())(
         .filter((l) => l.includes('"phase":"etcd members added"') && l.includes('"status":"changed"'))
         .map((l) => (JSON.parse(l) as Ev).host);
       expect(order).toEqual(["e4", "e4", "e5", "e5"]);
-      expect(await members()).toEqual([
-        "cp1 started",
-        "cp2 started",
-        "cp3 started",
-        "e4 started",
-        "e5 started",
-      ]);
+      expect(await members()).toEqual(FIVE);
       expect(await sh("cp1", `${one} endpoint health --cluster 2>&1 | grep -c 'is healthy'`)).toBe("5");
-      expect(
-        await sh(
-          "e5",
-          `${etcdctl(`https://${lab.host("e5").address}:2379`)} get grow-check --print-value-only`,
-        ),
-      ).toBe("kept");
+      expect(await keptOnE5()).toBe("kept");
       for (const h of GROWN) expect(await bootstraps(h)).toBe("0");
 
       const again = await up(grown);
@@ -386,19 +385,30 @@ describe.runIf(dockerAvailable())(
       const newId = await idOf("e5");
       expect(newId).toMatch(/^[0-9a-f]+$/);
       expect(newId).not.toBe(oldId);
-      expect(await members()).toEqual([
-        "cp1 started",
-        "cp2 started",
-        "cp3 started",
-        "e4 started",
-        "e5 started",
-      ]);
+      expect(await members()).toEqual(FIVE);
+      expect(await keptOnE5()).toBe("kept");
+
+      // e5 leaves again, for good: its member removed from the acting control-plane node, etcd
+      // stopped and masked on it, its data moved aside (kept), its credentials gone
+      const gone = await haprov(["node", "remove", "e5", "-i", grown, "-y", "--json"]);
+      expect(gone.code, gone.stderr + gone.stdout.slice(-3000)).toBe(0);
+      expect(await members()).toEqual(["cp1 started", "cp2 started", "cp3 started", "e4 started"]);
       expect(
         await sh(
           "e5",
-          `${etcdctl(`https://${lab.host("e5").address}:2379`)} get grow-check --print-value-only`,
+          "systemctl is-enabled etcd; ls -d /var/lib/etcd/default.removed-* | wc -l; ls /etc/etcd/pki",
         ),
-      ).toBe("kept");
+      ).toBe("masked\n1\nca.crt");
+      expect(await sh("cp1", `${one} get grow-check --print-value-only`)).toBe("kept");
+      // the inventory without e5 (4 members: warned, not refused) finds nothing to do
+      const four = lab.inventory({
+        mode: "etcd-local-proxy",
+        roles: { ...ROLES, e4: "etcd" },
+        cluster: "lbPort: 7443",
+      });
+      const after = await up(four);
+      expect(after.code, after.stderr + after.stdout.slice(-3000)).toBe(0);
+      expect(changes(after.stdout)).toEqual([]);
     }, 300_000);
   },
 );

@@ -4,6 +4,7 @@ import { Inventory } from "../../src/config/schema.js";
 import type { RunKey } from "../../src/core/run-key.js";
 import type { HostView } from "../../src/recipes/blocks/view.js";
 import { renderInitConfig } from "../../src/recipes/kubeadm/config.js";
+import { etcdPost } from "../../src/recipes/kubeadm/etcd-members.js";
 import {
   ETCD_BOOTSTRAPPED,
   ETCD_MEMBER_LIST,
@@ -50,8 +51,9 @@ describe("etcd-local-proxy rules", () => {
 
   it("an even number of etcd members, none, or one are refused or warned about", () => {
     const two = HOSTS.map((h) => (h.name === "cp3" ? { ...h, roles: ["control-plane" as const] } : h));
+    // an even count works (a cluster passes through one while it grows or shrinks): warned
     expect(messages(inventory({}, two))).toEqual([
-      "error: 2 etcd members: use an odd number (3 or 5). 2 members tolerate no more failures than 1, and every write waits for more of them",
+      "warning: 2 etcd members: use an odd number (3 or 5). 2 members tolerate no more failures than 1, and every write waits for more of them",
     ]);
     const none = HOSTS.map((h) => ({ ...h, roles: h.roles.filter((r) => r !== "etcd") }));
     expect(messages(inventory({}, none))[0]).toMatch(
@@ -276,4 +278,42 @@ describe("status: the etcd CA's key (issue #21)", () => {
     expect(spawnSync("sh", ["-n", "-c", f.script]).status).toBe(0);
     expect(localProxyStatusFact(HOSTS[3]!, inventory()).script).not.toContain("ca.key");
   });
+});
+
+describe("member add: etcd's 'not yet' is asked again, anything else fails at once", () => {
+  /** The command with a stub curl that answers "unhealthy cluster" `busy` times, then adds. */
+  const run = async (busy: number, waitSec: number) => {
+    const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "etcdpost-"));
+    writeFileSync(
+      join(dir, "curl"),
+      `#!/bin/sh\nn=$(cat ${dir}/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${dir}/n\nif [ $n -le ${busy} ]; then echo '{"error":"etcdserver: unhealthy cluster","code":14}'; else echo '{"member":{"ID":"7"}}'; fi\n`,
+      { mode: 0o755 },
+    );
+    const cmd = etcdPost(
+      { endpoints: [], ca: "/ca", cert: "/c", key: "/k" },
+      "https://10.0.0.11:2379/v3/cluster/member/add",
+      { peerURLs: ["https://10.0.0.14:2380"] },
+      { notYet: "unhealthy cluster", waitSec },
+    );
+    const r = spawnSync("sh", ["-c", cmd], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+    });
+    const asked = Number(readFileSync(join(dir, "n"), "utf8"));
+    rmSync(dir, { recursive: true, force: true });
+    return { status: r.status, asked, stderr: r.stderr };
+  };
+  it("two 'unhealthy cluster' answers, then the add: done on the third ask", async () => {
+    expect(await run(2, 5)).toMatchObject({ status: 0, asked: 3 });
+  }, 15_000);
+  it("still not ready after waitSec: fails with etcd's words", async () => {
+    const r = await run(10, 1);
+    expect(r.status).toBe(1);
+    expect(r.asked).toBe(2);
+    expect(r.stderr).toContain("etcd: ");
+    expect(r.stderr).toContain("unhealthy cluster");
+  }, 15_000);
 });

@@ -170,7 +170,7 @@ describe("node remove: the phase list", () => {
     });
     const pairHosts = pair.hosts.map((h) => hostSpec(h.name, h.address, h.roles));
     expect(() => remove("lb1", false, pair, pairHosts)).toThrow(
-      /node remove takes out control-plane nodes and workers/,
+      /node remove takes out control-plane nodes, workers and etcd hosts; load-balancer hosts are not removed by it yet/,
     );
   });
 });
@@ -384,5 +384,69 @@ describe("node remove in mode pacemaker", () => {
     expect((actions(deadLeave.plan(reader("MEMBER on"), ctx)).at(-1) as { command: string }).command).toBe(
       "pcs cluster node remove cp1 --force",
     );
+  });
+});
+
+describe("node remove in etcd-local-proxy: etcd hosts (issue #21)", () => {
+  const e = Inventory.parse({
+    cluster: { name: "e", mode: "etcd-local-proxy", lbPort: 7443 },
+    hosts: [
+      { name: "cp1", address: "10.0.0.11", roles: ["control-plane", "etcd"] },
+      { name: "cp2", address: "10.0.0.12", roles: ["control-plane", "etcd"] },
+      { name: "cp3", address: "10.0.0.13", roles: ["control-plane", "etcd"] },
+      { name: "e4", address: "10.0.0.14", roles: ["etcd"] },
+      { name: "e5", address: "10.0.0.15", roles: ["etcd"] },
+      { name: "w1", address: "10.0.0.21", roles: ["worker"] },
+    ],
+  });
+  const eHosts = e.hosts.map((h) => hostSpec(h.name, h.address, h.roles));
+  const names = (node: string, unreachable = false) =>
+    remove(node, unreachable, e, eHosts).phases.map((p) => p.name);
+
+  it("an etcd-only host: the CA key check gates it, its member leaves from the acting node, its own steps stop etcd and keep its data", () => {
+    const list = names("e5");
+    expect(list.indexOf("etcd CA key kept")).toBe(list.indexOf("removal preflight") + 1);
+    expect(list).toContain("leave etcd");
+    expect(list.indexOf("leave etcd")).toBeLessThan(list.indexOf("reset node"));
+    const reset = remove("e5", false, e, eHosts).phases.find((p) => p.name === "reset node")!;
+    expect(reset.steps.map((s) => s.name)).toEqual([
+      "kubeadm reset",
+      "login user's kubeconfig removed",
+      "etcd stopped for good",
+      "etcd data moved aside",
+      "etcd settings and credentials removed",
+    ]);
+    // the survivors are the judges of the CA key when e5 is not reached; it has no own steps then
+    expect(names("e5", true)).not.toContain("reset node");
+    expect(names("e5", true)).toContain("etcd CA key kept");
+  });
+
+  it("a worker has no etcd part", () => {
+    const list = names("w1");
+    expect(list).not.toContain("leave etcd");
+    expect(list).not.toContain("etcd CA key kept");
+  });
+
+  it("a control-plane node that is also an etcd host leaves both", () => {
+    const list = names("cp3");
+    expect(list).toEqual(expect.arrayContaining(["drain", "etcd CA key kept", "leave etcd", "delete node"]));
+    const reset = remove("cp3", false, e, eHosts).phases.find((p) => p.name === "reset node")!;
+    expect(reset.steps.map((s) => s.name)).toContain("etcd stopped for good");
+    expect(reset.steps.map((s) => s.name)).toContain("local proxy config removed");
+  });
+
+  it("the role etcd in a mode with stacked etcd is refused", () => {
+    const a = Inventory.parse({
+      ...inventory,
+      hosts: [...inventory.hosts, { name: "x1", address: "10.0.0.31", roles: ["etcd"] }],
+    });
+    expect(() =>
+      remove(
+        "x1",
+        false,
+        a,
+        a.hosts.map((h) => hostSpec(h.name, h.address, h.roles)),
+      ),
+    ).toThrow(/x1 has the role etcd, which mode keepalived-haproxy does not use/);
   });
 });

@@ -19,6 +19,7 @@ import {
 } from "./etcd.js";
 import { HAPROXY_CFG, localProxyPhase, NGINX_CONF } from "./proxy.js";
 import { etcdJoinPhase } from "./join.js";
+import { caKeyKeptPhase, etcdCleanup, externalEtcdAccess } from "./remove.js";
 import { filesAbsent } from "../blocks/absent.js";
 import { serviceGone } from "../vip/remove.js";
 import { localProxyStatus } from "./status.js";
@@ -55,11 +56,19 @@ function rules(inv: Inventory): RuleIssue[] {
       message: 'mode etcd-local-proxy needs hosts with role "etcd" (3 or 5) for its etcd cluster, found none',
       severity: "error",
     });
-  else if (members.length % 2 === 0 || members.length > 7)
+  else if (members.length > 7)
+    issues.push({
+      path: ["hosts"],
+      message: `${members.length} etcd members: use 3 or 5 (every write waits for a majority of them)`,
+      severity: "error",
+    });
+  // An even count works, and is where a cluster passes while it grows or shrinks (issue #21); it
+  // only buys nothing: warned, not refused.
+  else if (members.length % 2 === 0)
     issues.push({
       path: ["hosts"],
       message: `${members.length} etcd members: use an odd number (3 or 5). ${members.length} members tolerate no more failures than ${members.length - 1}, and every write waits for more of them`,
-      severity: "error",
+      severity: "warning",
     });
   else if (members.length === 1)
     issues.push({
@@ -116,11 +125,20 @@ export const designE: Recipe = {
     stackedEtcd: false,
     // every node's own proxy (workers too) drops the node's API server, one node at a time
     outOfRotation: (r) => [localProxyPhase(r)],
+    // an etcd host's member leaves from the acting control-plane node (its API server's pair)
+    externalEtcd: externalEtcdAccess,
+    preflight: caKeyKeptPhase,
     cleanup: (r) => {
       const kind = r.inventory.cluster.localProxy.proxy;
+      const node = r.node.spec;
       return [
-        serviceGone(r, kind),
-        filesAbsent("local proxy config removed", [kind === "haproxy" ? HAPROXY_CFG : NGINX_CONF]),
+        ...(node && (node.roles.includes("control-plane") || node.roles.includes("worker"))
+          ? [
+              serviceGone(r, kind),
+              filesAbsent("local proxy config removed", [kind === "haproxy" ? HAPROXY_CFG : NGINX_CONF]),
+            ]
+          : []),
+        ...etcdCleanup(r),
       ];
     },
   },

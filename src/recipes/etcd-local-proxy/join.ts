@@ -10,7 +10,16 @@ import { phase } from "../blocks/phase.js";
 import { readingStep, stepsOf } from "../blocks/step.js";
 import { hostView, type RecipeInput } from "../blocks/view.js";
 import { etcdHealthProbe, etcdPost, etcdStateFact, memberId } from "../kubeadm/etcd-members.js";
-import { clientUrl, ETCD_BOOTSTRAPPED, etcdAccessOf, etcdctl, etcdHosts, joining, peerUrl } from "./etcd.js";
+import {
+  clientUrl,
+  ETCD_BOOTSTRAPPED,
+  etcdAccessOf,
+  etcdctl,
+  etcdHosts,
+  joining,
+  peerUrl,
+  readMemberList,
+} from "./etcd.js";
 
 /**
  * An etcd host without data joining a cluster whose other members have theirs (issue #21): a host
@@ -81,20 +90,23 @@ function memberAddStep(input: RecipeInput) {
         );
       const a = access(ctx.host);
       const s = facts.get(etcdStateFact(a));
-      if (!s.members)
+      // Before this run has issued the host's certificate (plan), it cannot ask etcd itself: the
+      // list a member with data read at the start stands in (without health: nothing is run then)
+      const members = s.members ?? readMemberList(v);
+      if (!members)
         throw new HaprovError(
           `${v.host.name} joins the etcd cluster, but no member answered at ${a.endpoints.slice(1).join(", ")}: the member list cannot be read`,
           { hint: "haprov status shows which etcd members answer" },
         );
       const url = peerUrl(v.host);
-      const mine = s.members.find((m) => m.peerUrls.includes(url));
+      const mine = members.find((m) => m.peerUrls.includes(url));
       if (mine && !mine.name)
         return noop(
           `${v.host.name} is in the member list already (added by an earlier run, not started yet)`,
         );
       const name = v.host.name;
       // a member that answers, to take the request (this host's own is not running)
-      const via = s.members.find((m) => m.healthy && m !== mine)?.clientUrls[0];
+      const via = members.find((m) => m !== mine && m.clientUrls[0] && (m.healthy ?? true))?.clientUrls[0];
       if (!via)
         throw new HaprovError(`${name} joins the etcd cluster, but no member answers healthy to add it`);
       const actions: Action[] = [];
@@ -120,14 +132,21 @@ function memberAddStep(input: RecipeInput) {
       }
       actions.push({
         kind: "exec",
-        command: etcdPost(a, `${via}/v3/cluster/member/add`, { peerURLs: [url] }),
+        command: etcdPost(
+          a,
+          `${via}/v3/cluster/member/add`,
+          { peerURLs: [url] },
+          // etcd's own check right after the previous member joined: its leader must have been
+          // connected to every voter for 5 s (isConnectedFullySince)
+          { notYet: "unhealthy cluster", waitSec: 30 },
+        ),
         what: `add ${name} to etcd`,
         guards: [{ kind: "quorum", group: "etcd", member: name, effect: "add", probe: etcdHealthProbe(a) }],
       });
       return change(
         mine
           ? `${name} has no data but etcd lists its member ${mine.id}: remove that member, then add ${name} again (${url})`
-          : `add ${name} (${url}) to the etcd cluster of ${s.members.length} member(s)`,
+          : `add ${name} (${url}) to the etcd cluster of ${members.length} member(s)`,
         actions,
       );
     },

@@ -170,13 +170,25 @@ export function etcdStateFact(a: EtcdAccess): Fact<EtcdState> {
   };
 }
 
-/** POST to etcd's JSON gateway; an error answer (or none) fails the command with etcd's words. */
-export function etcdPost(a: EtcdAccess, url: string, body: Record<string, string | string[]>): string {
+/**
+ * POST to etcd's JSON gateway; an error answer (or none) fails the command with etcd's words.
+ * `notYet`: an answer of etcd's that means "not now, ask again" (a member add right after another
+ * member joined: etcd wants its leader connected to every voter for 5 s first, and says
+ * "unhealthy cluster"), asked again every second for up to `waitSec`.
+ */
+export function etcdPost(
+  a: EtcdAccess,
+  url: string,
+  body: Record<string, string | string[]>,
+  o: { notYet?: string; waitSec?: number } = {},
+): string {
   const curl = sh`curl -sS --max-time 10 --cacert ${a.ca} --cert ${a.cert} --key ${a.key} -X POST -d ${JSON.stringify(body)} ${url}`;
-  return [
-    `o=$(${curl} 2>&1)`,
-    `case "$o" in ''|*'"error"'*|*'curl:'*) echo "etcd: $o" >&2; exit 1;; esac`,
-  ].join("\n");
+  const ask = o.notYet
+    ? [
+        `i=0; while o=$(${curl} 2>&1); case "$o" in *${quote(o.notYet)}*) [ "$i" -lt ${o.waitSec ?? 30} ];; *) false;; esac; do i=$((i + 1)); sleep 1; done`,
+      ]
+    : [`o=$(${curl} 2>&1)`];
+  return [...ask, `case "$o" in ''|*'"error"'*|*'curl:'*) echo "etcd: $o" >&2; exit 1;; esac`].join("\n");
 }
 
 /** A member ID as etcd gave it (decimal), checked before it goes into a command. */

@@ -76,10 +76,10 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
   const nodeHost = r.node.reachable ? r.node.spec : undefined;
   const withNode = nodeHost ? [...r.hosts, nodeHost] : r.hosts;
   const stacked = spec.hooks.stackedEtcd;
-  const access = stackedEtcdAccess([
-    ...cps.map((h) => h.address),
-    ...(r.node.spec ? [r.node.spec.address] : []),
-  ]);
+  // NODE's etcd member, stacked (kubeadm's) or in the mode's external cluster; none: no etcd part
+  const access: EtcdAccess | undefined = stacked
+    ? stackedEtcdAccess([...cps.map((h) => h.address), ...(r.node.spec ? [r.node.spec.address] : [])])
+    : spec.hooks.externalEtcd?.(r);
   const onActing = (steps: BoundStep[]) => steps.map((s) => actingOnly(s));
   const port = r.inventory.cluster.apiServerPort;
   const phases: CompiledPhase[] = [
@@ -97,8 +97,9 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
           { otherwise: "empty" },
         ),
       ],
-      steps: onActing([preflightStep(r, stacked ? access : undefined, port)]),
+      steps: onActing([preflightStep(r, access, port)]),
     }),
+    ...(spec.hooks.preflight?.(r) ?? []),
     ...spec.hooks.outOfRotation(r),
     phase(r, {
       name: "drain",
@@ -106,7 +107,7 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
       requires: "any",
       steps: onActing([drainStep(r, port)]),
     }),
-    ...(stacked
+    ...(access
       ? [
           phase(r, {
             name: "leave etcd",
@@ -124,7 +125,7 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
               name: "reset node",
               hosts: [nodeHost],
               steps: [
-                resetStep(r, stacked, access),
+                resetStep(r, stacked ? access : undefined),
                 loginKubeconfigRemoved(r, spec.endpoint),
                 ...spec.hooks.cleanup(r),
               ],
@@ -139,7 +140,7 @@ export function nodeRemovalPhases(r: RemovalInput, spec: RemovalSpec): CompiledP
       steps: onActing([
         deleteNodeStep(r, port),
         ...(spec.hooks.leave?.(r) ?? []),
-        verifyStep(r, stacked ? access : undefined, port),
+        verifyStep(r, access, port),
       ]),
     }),
     ...(spec.hooks.settle?.(r) ?? []),
@@ -347,7 +348,8 @@ function etcdLeaveStep(r: RemovalInput, access: EtcdAccess): BoundStep {
  * removal is not run twice). Guarded: only once NODE takes no vote from etcd, checked live from the
  * acting node right before — its data is wiped.
  */
-function resetStep(r: RemovalInput, stacked: boolean, access: EtcdAccess): BoundStep {
+function resetStep(r: RemovalInput, access: EtcdAccess | undefined): BoundStep {
+  const stacked = access !== undefined;
   const state = kubeadmState(stacked);
   return readingStep("kubeadm reset", "kubeadm-reset", [state], (facts, ctx) => {
     const found = facts.get(state);
@@ -359,7 +361,7 @@ function resetStep(r: RemovalInput, stacked: boolean, access: EtcdAccess): Bound
         command: "kubeadm reset -f --skip-phases remove-etcd-member >/dev/null",
         what: "kubeadm reset",
         timeoutMs: 300_000,
-        guards: stacked
+        guards: access
           ? [
               {
                 kind: "quorum",
