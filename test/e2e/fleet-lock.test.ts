@@ -27,6 +27,26 @@ describe.runIf(dockerAvailable())("ten hosts, one run at a time", () => {
         };
       }),
     );
+  /**
+   * Until the background run holds the cluster's lock on every control-plane host (its holder file
+   * written there): a fixed head start lost the race on a loaded 2-core CI machine, where the
+   * second run locked first and the first one was refused.
+   */
+  const lockHeld = async () => {
+    const end = Date.now() + 30_000;
+    const held = async () =>
+      (
+        await Promise.all(
+          NAMES.filter((n) => n.startsWith("cp")).map((h) =>
+            lab.exec(h, "ls /run/lock/haprov/*.holder >/dev/null 2>&1"),
+          ),
+        )
+      ).every((r) => r.exitCode === 0);
+    while (!(await held())) {
+      if (Date.now() > end) throw new Error("the first run never held the lock");
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
   /** Starts a run in the background (as a user would, in another terminal). */
   const start = (args: string[]) => {
     const child = spawn(process.execPath, ["bin/haprov.js", ...args], {
@@ -80,7 +100,7 @@ describe.runIf(dockerAvailable())("ten hosts, one run at a time", () => {
 
   it("two runs started at once: exactly one proceeds, the other exits 1 naming the holder", async () => {
     const a = start(["up", "-i", inv, "--playbook", slow, "-y"]);
-    await new Promise((res) => setTimeout(res, 300));
+    await lockHeld();
     const b = await haprov(["up", "-i", inv, "--playbook", slow, "-y"]);
     const first = await a.done;
     expect(first.code, first.stderr).toBe(0);
@@ -101,7 +121,7 @@ describe.runIf(dockerAvailable())("ten hosts, one run at a time", () => {
     expect(readFileSync(reordered, "utf8")).toMatch(/name: cp3[^]*name: cp2[^]*name: cp1/);
     await Promise.all(NAMES.map((h) => lab.exec(h, "rm -f /root/slow-done")));
     const c = start(["up", "-i", inv, "--playbook", slow, "-y"]);
-    await new Promise((res) => setTimeout(res, 300));
+    await lockHeld();
     const d = await haprov(["up", "-i", reordered, "--playbook", slow, "-y"]);
     expect((await c.done).code).toBe(0);
     expect(d.code, d.stderr).toBe(1);
@@ -115,7 +135,7 @@ describe.runIf(dockerAvailable())("ten hosts, one run at a time", () => {
   it("with --wait-lock the second run goes after the first and has nothing left to do; plan meanwhile says a run is in progress", async () => {
     await Promise.all(NAMES.map((h) => lab.exec(h, "rm -f /root/slow-done")));
     const a = start(["up", "-i", inv, "--playbook", slow, "-y"]);
-    await new Promise((res) => setTimeout(res, 500));
+    await lockHeld();
     const plan = await haprov(["plan", "-i", inv, "--playbook", slow]);
     expect(plan.stdout).toMatch(
       new RegExp(`a run is changing this cluster now: up by \\S+ \\(pid ${a.child.pid}\\)`),
