@@ -8,7 +8,7 @@ import { waitStep } from "../../steps/wait.js";
 import { when } from "../blocks/condition.js";
 import { phase } from "../blocks/phase.js";
 import { readingStep, stepsOf } from "../blocks/step.js";
-import { hostView, type RecipeInput } from "../blocks/view.js";
+import { hostView, type HostView, type RecipeInput } from "../blocks/view.js";
 import { etcdHealthProbe, etcdPost, etcdStateFact, memberId } from "../kubeadm/etcd-members.js";
 import {
   clientUrl,
@@ -67,11 +67,13 @@ export function etcdJoinPhase(input: RecipeInput) {
   });
 }
 
-const isJoining = when((v) =>
+/** Why this host does not join a running cluster (undefined: it does). */
+const notJoining = (v: HostView) =>
   joining(v)
     ? undefined
-    : `${v.host.name} ${v.own(ETCD_BOOTSTRAPPED) ? "has its data" : "bootstraps with the others"}`,
-);
+    : `${v.host.name} ${v.own(ETCD_BOOTSTRAPPED) ? "has its data" : "bootstraps with the others"}`;
+
+const isJoining = when(notJoining);
 
 const RUNNING = commandSucceeds("systemctl is-active --quiet etcd.service");
 
@@ -81,13 +83,13 @@ function memberAddStep(input: RecipeInput) {
   return readingStep(
     "etcd member added",
     "etcd-member-add",
-    (ctx) => [etcdStateFact(access(ctx.host)), RUNNING],
+    // Asked only of a joining host: every etcd host reading every member's health on each `up`
+    // would be work for nothing. (Not known in the run's first read, so not asked there.)
+    (ctx) => (joining(hostView(input, ctx)) ? [etcdStateFact(access(ctx.host)), RUNNING] : []),
     (facts, ctx) => {
       const v = hostView(input, ctx);
-      if (!joining(v))
-        return skip(
-          `${v.host.name} ${v.own(ETCD_BOOTSTRAPPED) ? "has its data" : "bootstraps with the others"}`,
-        );
+      const why = notJoining(v);
+      if (why !== undefined) return skip(why);
       const a = access(ctx.host);
       const s = facts.get(etcdStateFact(a));
       // Before this run has issued the host's certificate (plan), it cannot ask etcd itself: the
