@@ -70,10 +70,14 @@ describe.runIf(dockerAvailable())("design A configs pass the real haproxy -c and
       renderCheckScript({ statsPort: 8404, lbPort: 8443, vip: lab.subnet.vip, interface: "eth0" }),
       "0755",
     );
-    for (const profile of ["default", "fast"] as const) {
-      await write("/tmp/keepalived.conf", renderKeepalivedConf({ ...input(), profile }), "0640");
-      expect(await keepalivedTest(), profile).toEqual({ code: 0, stderr: "" });
-    }
+    for (const profile of ["default", "fast"] as const)
+      for (const peers of [input().peers, []]) {
+        await write("/tmp/keepalived.conf", renderKeepalivedConf({ ...input(), profile, peers }), "0640");
+        expect(await keepalivedTest(), `${profile}, ${peers.length} peer(s)`).toEqual({
+          code: 0,
+          stderr: "",
+        });
+      }
   });
 
   it("negative controls: what keepalived -t only warns about, or passes, is caught by 'any stderr = invalid'", async () => {
@@ -93,5 +97,17 @@ describe.runIf(dockerAvailable())("design A configs pass the real haproxy -c and
     await write("/tmp/keepalived.conf", renderKeepalivedConf(input()), "0640");
     expect((await keepalivedTest()).stderr).toMatch(/Disabling track script check_apiserver/);
     await lab.exec("cp1", "mv /tmp/check_apiserver.sh /etc/keepalived/");
+    // a lone node with an empty unicast block (what the renderer wrote before it left the block out)
+    await write(
+      "/tmp/keepalived.conf",
+      renderKeepalivedConf({ ...input(), peers: [] }).replace(
+        "    authentication {",
+        "    unicast_src_ip 10.0.0.11\n    unicast_peer {\n    }\n    authentication {",
+      ),
+      "0640",
+    );
+    expect((await keepalivedTest()).stderr).toMatch(
+      /unicast keyword has been specified without any unicast peers/,
+    );
   });
 });

@@ -93,6 +93,15 @@ describe("design A config renderers", () => {
     expect(fast).not.toContain(ka.password);
   });
 
+  it("a lone node (the cluster shrunk to one) names no unicast peer: keepalived -t refuses an empty unicast block", () => {
+    for (const profile of ["default", "fast"] as const) {
+      const lone = renderKeepalivedConf({ ...ka, peers: [], profile });
+      expect(lone, profile).not.toMatch(/unicast/);
+      expect(lone, profile).toContain("    virtual_ipaddress {\n        10.0.0.100/24 dev eth0\n");
+    }
+    expect(renderKeepalivedConf({ ...ka, peers: [] })).toContain("auth_pass k8sVIP01");
+  });
+
   it("the check script tests the local haproxy, and the VIP only where this node holds it", () => {
     const s = renderCheckScript({ statsPort: 8404, lbPort: 8443, vip: "10.0.0.100", interface: "eth0" });
     expect(s.startsWith("#!/bin/sh\n")).toBe(true);

@@ -52,9 +52,18 @@ export function renderKeepalivedConf(i: KeepalivedInput): string {
   const check = i.check ?? "check_apiserver";
   // fast: VRRPv3 with 0.3 s adverts (≈1 s failover); VRRPv3 has no authentication, so the peers are
   // pinned with check_unicast_src instead. default: VRRPv2, whole-second adverts (≈3.4 s).
+  // A lone holder (a cluster shrunk to one node by a removal) has no peer to name, and keepalived
+  // -t refuses a unicast keyword without peers ("Defaulting to multicast. This usage is
+  // deprecated"): it sends multicast adverts that no one answers until a peer is added.
+  const unicast = i.peers.length > 0;
   const auth = fast
-    ? "    check_unicast_src\n"
+    ? unicast
+      ? "    check_unicast_src\n"
+      : ""
     : `    authentication {\n        auth_type PASS\n        auth_pass ${i.password}\n    }\n`;
+  const peers = unicast
+    ? `    unicast_src_ip ${i.selfAddress}\n    unicast_peer {\n${i.peers.map((p) => `        ${p}\n`).join("")}    }\n`
+    : "";
   const weight = e.kind === "preempt" ? `    weight -${e.weight}\n` : "";
   const election =
     e.kind === "nopreempt"
@@ -96,11 +105,7 @@ ${election}    interface ${i.interface}
     # A second burst of gratuitous ARPs 1 s after taking over (default 5 s): a neighbour that
     # ignored the first burst (Linux locktime) learns the new holder 4 s sooner (REFERENCE.md §6.1).
     garp_master_delay 1
-    unicast_src_ip ${i.selfAddress}
-    unicast_peer {
-${i.peers.map((p) => `        ${p}`).join("\n")}
-    }
-${auth}    virtual_ipaddress {
+${peers}${auth}    virtual_ipaddress {
         ${i.vip}/${i.vipPrefix} dev ${i.interface}
     }
     track_script {
