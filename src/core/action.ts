@@ -42,8 +42,12 @@ export type Action =
     };
 
 export type StepPlan =
-  /** Nothing to change. `produces`: values read from the host, kept for later steps (plan too). */
-  | { kind: "noop"; reason: string; produces?: ProducedValue[] }
+  /**
+   * Nothing to change. `produces`: values read from the host, kept for later steps (plan too).
+   * `warnings`: what the operator must see even without -v (an even etcd count left, a node to
+   * wipe), reported as warning events of this host.
+   */
+  | { kind: "noop"; reason: string; produces?: ProducedValue[]; warnings?: string[] }
   /** The step does not apply to this host; the reason says why in words. */
   | { kind: "skip"; reason: string }
   | {

@@ -189,6 +189,7 @@ async function runStep(
   }
   if (plan.kind === "noop") {
     for (const v of plan.produces ?? []) d.values.set(v.name, v.value, v.secret);
+    for (const message of plan.warnings ?? []) d.emit({ kind: "warning", host: d.host.name, message });
     return { status: "ok", message: plan.reason, changedHost: false };
   }
   if (plan.kind === "skip") return { status: "skipped", message: plan.reason, changedHost: false };

@@ -94,6 +94,20 @@ describe("engine", () => {
     expect(steps(second.events).every((e) => e.message.includes("already"))).toBe(true);
   });
 
+  it("a step with nothing to change can carry warnings: warning events of its host, in plan and in run", async () => {
+    const l = lab(["h1", "h2"]);
+    const warns = planStep("check", (_f, ctx) =>
+      ctx.host.name === "h1" ? { ...noop("checked"), warnings: ["an even count is left"] } : noop("checked"),
+    );
+    for (const dryRun of [true, false]) {
+      const r = await run(l, [phase("one", ["h1", "h2"], [warns])], { dryRun });
+      expect(r.events.filter((e) => e.kind === "warning")).toEqual([
+        { kind: "warning", host: "h1", message: "an even count is left" },
+      ]);
+      expect(steps(r.events).map((e) => e.status)).toEqual(["ok", "ok"]);
+    }
+  });
+
   it("a step that only waits is ok, not changed, and later phases keep the first read (30 hosts under load)", async () => {
     const l = lab();
     for (const h of l.hosts.values()) h.state.set("a", "1");

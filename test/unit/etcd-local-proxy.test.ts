@@ -18,6 +18,9 @@ import { designE } from "../../src/recipes/etcd-local-proxy/index.js";
 import { certsValid, makeCaScript } from "../../src/recipes/etcd-local-proxy/pki.js";
 import { localHaproxyCfg, localNginxConf } from "../../src/recipes/etcd-local-proxy/proxy.js";
 import { localProxyStatus, localProxyStatusFact } from "../../src/recipes/etcd-local-proxy/status.js";
+import { caKeyKeptPhase } from "../../src/recipes/etcd-local-proxy/remove.js";
+import type { StepPlan } from "../../src/core/action.js";
+import type { StepContext } from "../../src/core/step.js";
 import { hostSpec } from "../helpers/host-spec.js";
 
 /** Design E's pure parts (issue #14): inventory rules, etcd's env file, the proxies, kubeadm's config. */
@@ -316,4 +319,49 @@ describe("member add: etcd's 'not yet' is asked again, anything else fails at on
     expect(r.stderr).toContain("etcd: ");
     expect(r.stderr).toContain("unhealthy cluster");
   }, 15_000);
+});
+
+describe("node remove of an etcd host: the etcd CA's key stays in the cluster (issue #21)", () => {
+  /** The gated step's plan on `judge`, given which hosts answered that they keep the key. */
+  const judge = (node: string, reachable: boolean, keepers: string[], judgeOn: string): StepPlan | Error => {
+    const spec = HOSTS.find((h) => h.name === node)!;
+    const [phase] = caKeyKeptPhase({
+      inventory: inventory(
+        {},
+        HOSTS.filter((h) => h.name !== node),
+      ),
+      hosts: HOSTS.filter((h) => h.name !== node),
+      limit: undefined,
+      node: { name: node, spec, reachable },
+    });
+    expect(phase!.gate).toBe(true);
+    const answers = Object.fromEntries(HOSTS.map((h) => [h.name, keepers.includes(h.name) ? h.name : ""]));
+    const ctx = {
+      host: HOSTS.find((h) => h.name === judgeOn)!,
+      scope: { registered: {}, gathered: { etcdCaKeepers: answers } },
+    } as unknown as StepContext;
+    try {
+      return phase!.steps[0]!.plan({ get: () => undefined as never }, ctx);
+    } catch (e) {
+      return e as Error;
+    }
+  };
+  it("refused while the node keeps the only copy; allowed once another etcd host has it", () => {
+    expect((judge("cp1", true, ["cp1"], "cp1") as Error).message).toMatch(
+      /^refusing to remove cp1: it keeps the only copy of the etcd CA's key/,
+    );
+    expect(judge("cp1", true, ["cp1", "cp2"], "cp1")).toEqual({
+      kind: "noop",
+      reason: "the etcd CA's key stays on cp2",
+    });
+    expect(judge("cp1", true, ["cp1", "cp2"], "cp2")).toEqual({ kind: "skip", reason: "judged on cp1" });
+  });
+  it("a node not reached cannot be asked: a survivor judges, and a key kept nowhere else is a warning", () => {
+    expect(judge("cp1", false, [], "cp2")).toMatchObject({
+      kind: "noop",
+      warnings: [
+        expect.stringMatching(/^no surviving etcd host keeps the etcd CA's key \(cp1 is not reached\)/),
+      ],
+    });
+  });
 });

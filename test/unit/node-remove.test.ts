@@ -186,7 +186,11 @@ describe("node remove: what the acting node decides", () => {
     const reason = (p as { reason: string }).reason;
     expect(reason).toMatch(/cp1 is a Node/);
     expect(reason).toMatch(/etcd leader \(leadership moves first\)/);
-    expect(reason).toMatch(/2 member\(s\) stay.*even count/);
+    expect(reason).toMatch(/2 member\(s\) stay, all healthy/);
+    // shown without -v: a warning event, not only the step's reason
+    expect((p as { warnings: string[] }).warnings).toEqual([
+      "removing cp1 leaves 2 etcd members: an even count tolerates no more failures than 1",
+    ]);
   });
 
   it("preflight: refused when another member is unhealthy (1 healthy of 2 left is no majority)", () => {

@@ -72,9 +72,12 @@ export function caKeyKeptPhase(r: RemovalInput): CompiledPhase[] {
                 hint: `copy ${ETCD_CA_KEY} (mode 0600, owner root) to another etcd host${survivors[0] ? ` (e.g. ${survivors[0].name})` : ""}, then run again`,
               },
             );
-          return noop(
-            `warning: no surviving etcd host keeps the etcd CA's key${node ? "" : ` (${r.node.name} is not reached)`}: no new etcd member can get certificates until it is restored`,
-          );
+          return {
+            ...noop("no surviving etcd host keeps the etcd CA's key"),
+            warnings: [
+              `no surviving etcd host keeps the etcd CA's key${node ? "" : ` (${r.node.name} is not reached)`}: no new etcd member can get certificates until it is restored`,
+            ],
+          };
         }),
       ],
     }),

@@ -221,6 +221,7 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined, port: nu
     (ctx) => [node(ctx), ...(etcd ? [etcd] : [])],
     (facts, ctx) => {
       const parts: string[] = [];
+      const warnings: string[] = [];
       // the quorum first: a refusal says why, whatever else could not be read
       if (etcd) {
         const s = facts.get(etcd);
@@ -244,8 +245,12 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined, port: nu
             });
           const left = s.members.filter((m) => m !== me && !m.learner).length;
           parts.push(
-            `${r.node.name} is an etcd member${s.leader === me.id ? " and the etcd leader (leadership moves first)" : ""}; ${left} member(s) stay, all healthy${left % 2 === 0 ? ` — warning: an even count (${left}) tolerates no more failures than ${left - 1}` : ""}`,
+            `${r.node.name} is an etcd member${s.leader === me.id ? " and the etcd leader (leadership moves first)" : ""}; ${left} member(s) stay, all healthy`,
           );
+          if (left % 2 === 0)
+            warnings.push(
+              `removing ${r.node.name} leaves ${left} etcd members: an even count tolerates no more failures than ${left - 1}`,
+            );
         } else parts.push(`${r.node.name} is no etcd member`);
       }
       const n = knownNode(facts, node(ctx));
@@ -253,10 +258,10 @@ function preflightStep(r: RemovalInput, access: EtcdAccess | undefined, port: nu
         n.exists ? `${r.node.name} is a Node${n.cordoned ? " (cordoned)" : ""}` : `no Node ${r.node.name}`,
       );
       if (!r.node.reachable)
-        parts.push(
+        warnings.push(
           `${r.node.name} is not reached (--unreachable): wipe it before it is ever started again, or its services could take the VIP back`,
         );
-      return noop(parts.join("; "));
+      return { ...noop(parts.join("; ")), warnings };
     },
   );
 }
