@@ -42,6 +42,19 @@ export type Guard =
        * not running, so a restart stops nothing) and the guard holds without the probe.
        */
       matters?: Fact<boolean>;
+    }
+  | {
+      /**
+       * Another host keeps a copy of what the action deletes (the etcd CA's key): at least one of
+       * `on` answers `copy` true, read live right before the action. None connected: refused.
+       */
+      kind: "kept-elsewhere";
+      /** What is deleted, in words ("the etcd CA's key"). */
+      what: string;
+      /** True when the host it is read on keeps its own copy. */
+      copy: Fact<boolean>;
+      /** The hosts whose copy counts (the acting host's own never does). */
+      on: string[];
     };
 
 export interface MemberHealth {
@@ -64,6 +77,8 @@ export function describeGuard(g: Guard, host: string): string {
       return g.effect === "add"
         ? `only while ${g.group} keeps a healthy majority with ${g.member} added and not yet started`
         : `only while ${g.group} keeps a healthy majority without ${g.member}`;
+    case "kept-elsewhere":
+      return `only while one of ${g.on.filter((h) => h !== host).join(", ") || "no other host"} keeps ${g.what}`;
   }
 }
 

@@ -7,7 +7,8 @@ import type { GuardCheck } from "./executor.js";
 /**
  * The engine's check of a destructive action's guards (core/guard.ts): "fresh at start" against
  * the run's first read of the host (kept for the whole run, never refreshed), "quorum" against a
- * live read of the members right before the action. Anything that cannot be shown refuses.
+ * live read of the members right before the action, "kept elsewhere" against a live read of the
+ * other hosts' copies. Anything that cannot be shown refuses.
  */
 export function guardChecker(o: {
   /** The host's answers from the run's first round trip, before anything changed. */
@@ -41,6 +42,23 @@ export function guardChecker(o: {
         } catch (e) {
           return `the ${g.group} members could not be read on ${on}: ${errorMessage(e)}`;
         }
+      }
+      case "kept-elsewhere": {
+        const asked: string[] = [];
+        for (const other of g.on.filter((h) => h !== host)) {
+          const conn = o.connOf(other);
+          if (!conn) {
+            asked.push(`${other} not connected`);
+            continue;
+          }
+          try {
+            if ((await readFacts(conn, [g.copy])).get(g.copy)) return undefined;
+            asked.push(`${other} has none`);
+          } catch (e) {
+            asked.push(`${other} could not be read: ${errorMessage(e)}`);
+          }
+        }
+        return `no other host keeps ${g.what} (${asked.join("; ") || "no other host to ask"})`;
       }
     }
   };

@@ -389,7 +389,10 @@ describe.runIf(dockerAvailable())(
       expect(await keptOnE5()).toBe("kept");
 
       // e5 leaves again, for good: its member removed from the acting control-plane node, etcd
-      // stopped and masked on it, its data moved aside (kept), its credentials gone
+      // stopped and masked on it, its data moved aside (kept), its credentials gone — with its
+      // copy of the CA's key too (made here: deleted behind the "kept elsewhere" guard, cp1 keeps one)
+      const key = await sh("cp1", `base64 -w0 ${PKI}/ca.key`);
+      await sh("e5", `umask 077 && printf %s ${key} | base64 -d > ${PKI}/ca.key`);
       const gone = await haprov(["node", "remove", "e5", "-i", grown, "-y", "--json"]);
       expect(gone.code, gone.stderr + gone.stdout.slice(-3000)).toBe(0);
       expect(await members()).toEqual(["cp1 started", "cp2 started", "cp3 started", "e4 started"]);
@@ -399,6 +402,7 @@ describe.runIf(dockerAvailable())(
           "systemctl is-enabled etcd; ls -d /var/lib/etcd/default.removed-* | wc -l; ls /etc/etcd/pki",
         ),
       ).toBe("masked\n1\nca.crt");
+      expect(await sh("cp1", `test -s ${PKI}/ca.key && echo kept`)).toBe("kept");
       expect(await sh("cp1", `${one} get grow-check --print-value-only`)).toBe("kept");
       // the inventory without e5 (4 members: warned, not refused) finds nothing to do
       const four = lab.inventory({

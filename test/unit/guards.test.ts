@@ -275,4 +275,42 @@ describe("guarded actions in the engine", () => {
     );
     expect(summary.hosts.cp1!.failed).toBe(1);
   });
+
+  it("a delete guarded by 'kept elsewhere' runs only while another host keeps a copy, read right before it", async () => {
+    const copy: Fact<boolean> = { key: "k:cakey", script: "FACT cakey", parse: (_o, code) => code === 0 };
+    const guard: Guard = { kind: "kept-elsewhere", what: "the etcd CA's key", copy, on: ["e1", "e2", "e3"] };
+    const del: BoundStep = {
+      name: "ca key removed",
+      type: "test",
+      notify: [],
+      facts: () => [],
+      plan: () =>
+        change("remove the key", [
+          { kind: "exec", command: "DELETE cakey", what: "delete it", guards: [guard] },
+        ]),
+      files: () => [],
+    };
+    const both = [
+      phase([setStep("x", "1")], ["e2", "e3"], { name: "the others are part of the run" }),
+      phase([del], ["e1"]),
+    ];
+    // e1's own copy does not count; e2 and e3 have none
+    const l = lab(["e1", "e2", "e3"]);
+    l.hosts.get("e1")!.state.set("cakey", "k");
+    const refused = await run(l, both);
+    expect(l.hosts.get("e1")!.commands.map((c) => c.cmd)).not.toContain("DELETE cakey");
+    const failed = refused.events.find((e) => e.kind === "step" && e.status === "failed");
+    expect(failed && "message" in failed ? failed.message : "").toMatch(
+      /no other host keeps the etcd CA's key \(e2 has none; e3 has none\)/,
+    );
+    // a copy on e3 lets it run; plan names the guard
+    l.hosts.get("e3")!.state.set("cakey", "k");
+    const planned = await run(l, both, true);
+    const step = planned.events.find((e) => e.kind === "step" && e.status === "changed" && e.host === "e1");
+    expect(step && "message" in step ? step.message : "").toBe(
+      "would remove the key (delete it, only while one of e2, e3 keeps the etcd CA's key)",
+    );
+    await run(l, both);
+    expect(l.hosts.get("e1")!.commands.map((c) => c.cmd)).toContain("DELETE cakey");
+  });
 });

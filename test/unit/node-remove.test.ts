@@ -419,6 +419,7 @@ describe("node remove in etcd-local-proxy: etcd hosts (issue #21)", () => {
       "etcd stopped for good",
       "etcd data moved aside",
       "etcd settings and credentials removed",
+      "etcd CA's key removed",
     ]);
     // the survivors are the judges of the CA key when e5 is not reached; it has no own steps then
     expect(names("e5", true)).not.toContain("reset node");

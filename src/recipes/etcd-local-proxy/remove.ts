@@ -1,5 +1,6 @@
 import { change, noop, skip } from "../../core/action.js";
 import { HaprovError } from "../../core/errors.js";
+import type { Fact } from "../../core/fact.js";
 import type { Guard } from "../../core/guard.js";
 import type { HostSpec } from "../../core/host.js";
 import type { CompiledPhase } from "../../core/phase.js";
@@ -34,6 +35,13 @@ export function externalEtcdAccess(r: RemovalInput): EtcdAccess | undefined {
   return { endpoints: ext.endpoints, ca: ext.caFile, cert: ext.certFile, key: ext.keyFile };
 }
 
+/** The host keeps a non-empty copy of the etcd CA's key. */
+const keepsCaKey: Fact<boolean> = {
+  key: `etcd-ca-key-kept:${ETCD_CA_KEY}`,
+  script: sh`test -s ${ETCD_CA_KEY}`,
+  parse: (_out, code) => code === 0,
+};
+
 const CA_KEEPERS = runKey("etcdCaKeepers", "the etcd hosts that keep the etcd CA's key");
 
 /**
@@ -55,7 +63,7 @@ export function caKeyKeptPhase(r: RemovalInput): CompiledPhase[] {
       requires: "any",
       gate: true,
       gather: [
-        gatherInto(CA_KEEPERS, (ctx) => sh`test -f ${ETCD_CA_KEY} && echo ${ctx.host.name}`, {
+        gatherInto(CA_KEEPERS, (ctx) => sh`test -s ${ETCD_CA_KEY} && echo ${ctx.host.name}`, {
           otherwise: "empty",
         }),
       ],
@@ -100,6 +108,7 @@ export function etcdCleanup(r: RemovalInput): BoundStep[] {
     "systemctl is-enabled --quiet etcd.service || systemctl is-active --quiet etcd.service",
   );
   const data = pathExists(ETCD_DATA);
+  const caKey = pathExists(ETCD_CA_KEY);
   return [
     readingStep("etcd stopped for good", "etcd-stopped", [enabled], (facts) =>
       facts.get(enabled)
@@ -128,7 +137,27 @@ export function etcdCleanup(r: RemovalInput): BoundStep[] {
     filesAbsent("etcd settings and credentials removed", [
       ETCD_ENV,
       ...["server", "peer"].flatMap((n) => [`${ETCD_PKI}/${n}.crt`, `${ETCD_PKI}/${n}.key`]),
-      ETCD_CA_KEY,
     ]),
+    // The gate before the removal checked it already; the engine checks again right before the
+    // delete, so no later change to that phase can make this the loss of the last copy.
+    readingStep("etcd CA's key removed", "etcd-ca-key-removed", [caKey], (facts) =>
+      facts.get(caKey)
+        ? change(`remove ${ETCD_CA_KEY} (another etcd host keeps it)`, [
+            {
+              kind: "exec",
+              command: sh`rm -f -- ${ETCD_CA_KEY}`,
+              what: `delete ${node.name}'s copy of the etcd CA's key`,
+              guards: [
+                {
+                  kind: "kept-elsewhere",
+                  what: `the etcd CA's key (${ETCD_CA_KEY})`,
+                  copy: keepsCaKey,
+                  on: etcdHosts(r.hosts).map((h) => h.name),
+                },
+              ],
+            },
+          ])
+        : noop(`${ETCD_CA_KEY} is gone`),
+    ),
   ];
 }
