@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isSecretOption } from "./fence-agents.js";
 import { InputError, type InputIssue } from "../core/errors.js";
-import { Inventory } from "./schema.js";
+import { Inventory, otherModesField } from "./schema.js";
 import { checkRules } from "./rules.js";
 import { displayPath, YamlSource } from "./yaml-source.js";
 import { fromZod, type Locator } from "./zod-issues.js";
@@ -62,7 +62,7 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
   if (mergeIssues.some((i) => i.severity === "error")) throw new InputError(issues);
   const parsed = Inventory.safeParse(merged);
   if (!parsed.success) {
-    throw new InputError([...issues, ...fromZod(parsed.error, locate, merged)]);
+    throw new InputError([...issues, ...fromZod(parsed.error, locate, merged, otherModesField(merged))]);
   }
   const inventory = parsed.data;
   issues.push(...checkRules(inventory, locate));
@@ -77,16 +77,17 @@ export async function loadInventory(paths: string[], options: LoadOptions = {}):
   issues.push(...(await checkKnownHosts(inventory, files[0]!, locate)));
   if (issues.some((i) => i.severity === "error")) throw new InputError(issues);
 
+  const c = inventory.cluster;
   for (const s of [
     inventory.ssh.password,
-    inventory.cluster.vrrpPassword,
-    inventory.cluster.pacemaker?.haclusterPassword,
-    ...(inventory.cluster.kubeVip.bgp?.peers.map((p) => p.password) ?? []),
+    c.mode === "keepalived-haproxy" || c.mode === "haproxy-pair" ? c.vrrpPassword : undefined,
+    c.mode === "pacemaker" ? c.pacemaker?.haclusterPassword : undefined,
+    ...(c.mode === "kube-vip" ? (c.kubeVip.bgp?.peers.map((p) => p.password) ?? []) : []),
   ])
     if (s) secrets.push(s);
   // Fence devices' passwords, communities and keys are secrets too, whatever their YAML type (an
   // all-digit password is a number): issue #20.
-  const fencing = inventory.cluster.pacemaker?.fencing;
+  const fencing = c.mode === "pacemaker" ? c.pacemaker?.fencing : undefined;
   if (Array.isArray(fencing))
     for (const d of fencing)
       for (const [k, v] of Object.entries(d.options)) if (isSecretOption(d.agent, k)) secrets.push(String(v));

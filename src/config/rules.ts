@@ -1,6 +1,6 @@
 import type { InputIssue } from "../core/errors.js";
 import { cidrContains, cidrsOverlap, isNetworkOrBroadcast, parseCidr, specialAddress } from "./ipv4.js";
-import type { HostEntry, Inventory } from "./schema.js";
+import { vipSettingsOf, type HostEntry, type Inventory } from "./schema.js";
 import type { Locator } from "./zod-issues.js";
 import { formatPath } from "./yaml-source.js";
 
@@ -26,16 +26,16 @@ export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
   networks(inv, add);
   bastion(inv, add);
 
-  const { cluster } = inv;
   const cp = inv.hosts.filter((h) => h.roles.includes("control-plane"));
-  if (cluster.vip) {
+  const v = vipSettingsOf(inv.cluster);
+  if (v) {
     for (const h of inv.hosts) {
-      if (h.address === cluster.vip) {
+      if (h.address === v.vip) {
         add(["cluster", "vip"], `equals the address of host ${h.name}: the VIP must be a free address`);
       }
     }
-    if (isNetworkOrBroadcast(cluster.vip, cluster.vipPrefix)) {
-      add(["cluster", "vip"], `is the network or broadcast address of its /${cluster.vipPrefix} subnet`);
+    if (isNetworkOrBroadcast(v.vip, v.vipPrefix)) {
+      add(["cluster", "vip"], `is the network or broadcast address of its /${v.vipPrefix} subnet`);
     }
   }
 
@@ -47,8 +47,8 @@ export function checkRules(inv: Inventory, locate: Locator): InputIssue[] {
     const msg = `${cp.length} control-plane hosts: an even count tolerates no more failures than ${cp.length - 1} (etcd quorum is ${Math.floor(cp.length / 2) + 1})`;
     add(
       ["hosts"],
-      cluster.strict ? `${msg}; use an odd number (cluster.strict is on)` : msg,
-      cluster.strict ? "error" : "warning",
+      inv.cluster.strict ? `${msg}; use an odd number (cluster.strict is on)` : msg,
+      inv.cluster.strict ? "error" : "warning",
     );
   }
 
@@ -101,6 +101,7 @@ function ports(inv: Inventory, add: Add): void {
 /** podCidr and serviceCidr: apart from each other, from the hosts and from the VIP's subnet. */
 function networks(inv: Inventory, add: Add): void {
   const c = inv.cluster;
+  const vip = vipSettingsOf(c);
   const pod = parseCidr(c.podCidr);
   const svc = parseCidr(c.serviceCidr);
   if (!pod.hostBitsClear || !svc.hostBitsClear) return; // the format error says it already
@@ -119,8 +120,8 @@ function networks(inv: Inventory, add: Add): void {
         ["cluster", field],
         `${text} contains the address of ${inside.join(", ")}: it must not overlap the hosts' network`,
       );
-    else if (c.vip && cidrsOverlap(net, parseCidr(`${c.vip}/${c.vipPrefix}`)))
-      add(["cluster", field], `${text} overlaps the VIP's subnet ${c.vip}/${c.vipPrefix}`);
+    else if (vip && cidrsOverlap(net, parseCidr(`${vip.vip}/${vip.vipPrefix}`)))
+      add(["cluster", field], `${text} overlaps the VIP's subnet ${vip.vip}/${vip.vipPrefix}`);
   }
 }
 

@@ -8,8 +8,14 @@ export type Locator = (path: readonly PropertyKey[], key?: string) => SourceLoca
  * Turns zod issues into located, operator-readable ones. With `data` (what was validated), a field
  * that is absent is reported as required whatever the field's own format message says.
  */
-export function fromZod(error: z.ZodError, locate: Locator, data?: unknown): InputIssue[] {
-  return located(error.issues, locate, data);
+export function fromZod(
+  error: z.ZodError,
+  locate: Locator,
+  data?: unknown,
+  /** Why a key is unknown there, when the caller knows better than "check the spelling". */
+  unknownKey?: (path: readonly PropertyKey[], key: string) => string | undefined,
+): InputIssue[] {
+  return located(error.issues, locate, data, unknownKey);
 }
 
 type Issue = z.ZodError["issues"][number];
@@ -28,12 +34,17 @@ function deeper(issue: Issue): Issue[] | undefined {
   return inside[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue);
 }
 
-function located(issues: readonly Issue[], locate: Locator, data?: unknown): InputIssue[] {
+function located(
+  issues: readonly Issue[],
+  locate: Locator,
+  data?: unknown,
+  unknownKey?: (path: readonly PropertyKey[], key: string) => string | undefined,
+): InputIssue[] {
   const out: InputIssue[] = [];
   for (const issue of issues) {
     const inner = deeper(issue);
     if (inner) {
-      out.push(...located(inner, locate, data));
+      out.push(...located(inner, locate, data, unknownKey));
       continue;
     }
     if (issue.code === "unrecognized_keys") {
@@ -41,7 +52,9 @@ function located(issues: readonly Issue[], locate: Locator, data?: unknown): Inp
         out.push({
           location: locate(issue.path, key),
           path: formatPath([...issue.path, key]),
-          message: `unknown key "${key}" (check the spelling; see inventories/README.md for the fields)`,
+          message:
+            unknownKey?.(issue.path, key) ??
+            `unknown key "${key}" (check the spelling; haprov schema lists the fields)`,
           severity: "error",
         });
       }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ClusterFields, type Inventory } from "../config/schema.js";
+import { clusterFieldsOf, HA_MODES, type Inventory } from "../config/schema.js";
 import { formatPath } from "../config/yaml-source.js";
 import type { InputIssue } from "../core/errors.js";
 import { VALUE_REF } from "../core/interpolate.js";
@@ -47,6 +47,7 @@ export function checkNames(
   // Values that are secrets (issue #20): they may fill a file's content, never its path or owner,
   // which every step name, plan line and `render` prints.
   const secretValues = new Set(secrets);
+  const fields = clusterFieldsOf(inv.cluster.mode);
   const secretRefs = new Set<string>(["cluster.vrrpPassword"]);
   const varsOf = [inv.vars ?? {}, ...inv.hosts.map((h) => h.vars ?? {})];
   for (const v of varsOf)
@@ -64,9 +65,9 @@ export function checkNames(
     const known = (set: Set<string>) => (set.size ? ` (known here: ${[...set].sort().join(", ")})` : "");
     switch (root) {
       case "cluster":
-        if (name === undefined || !(name in ClusterFields.shape) || rest.length > 0)
-          return `cluster has no field "${[name, ...rest].join(".")}"`;
-        return isMapping(name)
+        if (name === undefined || !(name in fields) || rest.length > 0)
+          return `cluster has no field "${[name, ...rest].join(".")}" in mode ${inv.cluster.mode}`;
+        return isMapping(fields[name])
           ? `cluster.${name} is a group of settings, not one value: name a value of your own in vars`
           : undefined;
       case "host":
@@ -141,7 +142,7 @@ export function checkNames(
       s.when.forEach((c, ci) => {
         const cat = [...s.at, "when", ...(s.when.length > 1 ? [ci] : [])];
         check(c, cat);
-        const literal = enumMismatch(c);
+        const literal = enumMismatch(c, fields);
         if (literal) err(cat, literal);
       });
       checkAll(s.params, [...s.at, s.type]);
@@ -192,7 +193,7 @@ export function checkNames(
 }
 
 /** `{{ cluster.pki }} == cpoy`: a literal that no value of an enumerated field can equal. */
-function enumMismatch(condition: string): string | undefined {
+function enumMismatch(condition: string, fields: Record<string, z.ZodType>): string | undefined {
   const { left, op, right } = parseCondition(condition);
   if (!op) return undefined;
   const field = (s: string) => /^\{\{\s*cluster\.([A-Za-z]+)\s*\}\}$/.exec(s.trim())?.[1];
@@ -201,7 +202,8 @@ function enumMismatch(condition: string): string | undefined {
     [right, left],
   ] as const) {
     const f = field(a);
-    const options = f ? enumOptions(f) : undefined;
+    // mode: any mode's name may match (a playbook serves inventories of every mode)
+    const options = f === "mode" ? [...HA_MODES] : f ? enumOptions(fields[f]) : undefined;
     const literal = b.trim();
     if (options && !literal.includes("{{") && !options.includes(literal))
       return `cluster.${f} is one of ${options.join(", ")}: "${literal}" can never match`;
@@ -214,16 +216,15 @@ const CONTROL = /[\u0000-\u001f]/;
 const isSegment = (v: string) => v !== "" && v !== "." && v !== ".." && !v.includes("/") && !CONTROL.test(v);
 
 /** A cluster field that holds settings (kubeVip, pacemaker…), not one value a template can insert. */
-function isMapping(field: string): boolean {
-  let t = (ClusterFields.shape as Record<string, z.ZodType>)[field] as
-    { _zod: { def: { type: string; innerType?: unknown } } } | undefined;
+function isMapping(schema: z.ZodType | undefined): boolean {
+  let t = schema as { _zod: { def: { type: string; innerType?: unknown } } } | undefined;
   while (t && ["optional", "default", "nullable", "pipe", "prefault"].includes(t._zod.def.type))
     t = (t._zod.def.innerType ?? (t._zod.def as { in?: unknown }).in) as typeof t;
   return t !== undefined && ["object", "record", "union"].includes(t._zod.def.type);
 }
 
-function enumOptions(field: string): string[] | undefined {
-  let s = (ClusterFields.shape as Record<string, z.ZodType>)[field] as
+function enumOptions(schema: z.ZodType | undefined): string[] | undefined {
+  let s = schema as
     { _zod: { def: { type: string; innerType?: unknown; entries?: Record<string, string> } } } | undefined;
   while (s && s._zod.def.type !== "enum") s = s._zod.def.innerType as typeof s;
   return s?._zod.def.entries ? Object.values(s._zod.def.entries) : undefined;

@@ -216,9 +216,13 @@ export async function startLab(
       host: byName,
       inventory(io = {}) {
         const file = join(dir, `inventory-${Math.random().toString(36).slice(2, 8)}.yaml`);
+        const mode = io.mode ?? "keepalived-haproxy";
+        // etcd-local-proxy has no VIP: its schema knows no vipPrefix (issue #21)
+        const vip =
+          mode === "etcd-local-proxy" ? "" : `, vip: ${io.vip ?? subnet.vip}, vipPrefix: ${subnet.prefix}`;
         writeFileSync(
           file,
-          `cluster: { name: ${id}, mode: ${io.mode ?? "keepalived-haproxy"}, vip: ${io.vip ?? subnet.vip}, vipPrefix: ${subnet.prefix}, interface: eth0${io.cluster ? `, ${io.cluster}` : ""} }
+          `cluster: { name: ${id}, mode: ${mode}${vip}, interface: eth0${io.cluster ? `, ${io.cluster}` : ""} }
 ssh: { user: ${io.user ?? "root"}, identityFile: ${key}, knownHosts: ${knownHosts}, sshConfig: false${io.ssh ? `, ${io.ssh}` : ""} }
 hosts:
 ${hosts

@@ -71,7 +71,24 @@ const ROWS: Row[] = [
     "cluster.mode",
     /expected one of: keepalived-haproxy/,
   ],
-  ["no VIP in a VIP mode", `cluster:\n  @@name: lab\n  mode: kube-vip\n${HOSTS}`, "cluster", /needs "vip"/],
+  [
+    "no VIP in a VIP mode",
+    `cluster:\n  @@name: lab\n  mode: kube-vip\n${HOSTS}`,
+    "cluster.vip",
+    /is required: expected an IPv4 address/,
+  ],
+  [
+    "another mode's settings",
+    `cluster:\n  name: lab\n  mode: pacemaker\n  vip: 10.0.0.100\n  @@kubeVip: { leaseDuration: 20 }\n${HOSTS}`,
+    "cluster.kubeVip",
+    /"kubeVip" is a setting of mode kube-vip, not of mode pacemaker/,
+  ],
+  [
+    "VRRP settings in a mode without keepalived",
+    `cluster:\n  name: lab\n  mode: kube-vip\n  vip: 10.0.0.100\n  @@vrrpPassword: Abc12345\n${HOSTS}`,
+    "cluster.vrrpPassword",
+    /"vrrpPassword" is a setting of mode keepalived-haproxy, haproxy-pair, not of mode kube-vip/,
+  ],
   // --- YAML itself
   [
     "YAML syntax error",

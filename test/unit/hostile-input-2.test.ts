@@ -304,10 +304,10 @@ const PLAYBOOK_ROWS: Row[] = [
     /user or group name/,
   ],
   [
-    "a mapping as a value",
+    "another mode's settings",
     pb(step('file: { path: /etc/x, content: @@"{{ cluster.kubeVip }}" }')),
     "phases[0].steps[0].file.content",
-    /cluster\.kubeVip is a group of settings, not one value/,
+    /cluster has no field "kubeVip" in mode keepalived-haproxy/,
   ],
   [
     "a !secret variable in a file path",
@@ -372,6 +372,24 @@ describe("hostile input, second round", () => {
 
   it.each(PLAYBOOK_ROWS)("playbook refused: %s", async (_n, text, path, message) => {
     expectLocatedRefusal(await validate(text, INV), path, message);
+  });
+
+  it("playbook refused: a mapping as a value (kubeVip in a kube-vip inventory)", async () => {
+    const kv = join(dir, "kv.yaml");
+    writeFileSync(
+      kv,
+      `cluster: { name: t, mode: kube-vip, vip: 192.0.2.100 }
+hosts:
+  - { name: cp1, address: 192.0.2.1, roles: [control-plane] }
+  - { name: cp2, address: 192.0.2.2, roles: [control-plane] }
+  - { name: cp3, address: 192.0.2.3, roles: [control-plane] }
+`,
+    );
+    expectLocatedRefusal(
+      await validate(pb(step('file: { path: /etc/x, content: @@"{{ cluster.kubeVip }}" }')), kv),
+      "phases[0].steps[0].file.content",
+      /cluster\.kubeVip is a group of settings, not one value/,
+    );
   });
 
   it("the same values written as words of their own validate", async () => {

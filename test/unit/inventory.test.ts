@@ -1,4 +1,5 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { clusterOf } from "../../src/config/schema.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -64,7 +65,7 @@ describe("inventory loading", () => {
       `${CLUSTER}  vrrpPassword: \${VRRP}\n${GOOD_HOSTS}vars:\n  token: !secret abc-secret-token\n`,
       { VRRP: "s3cr3tpw" },
     );
-    expect(inventory.cluster.vrrpPassword).toBe("s3cr3tpw");
+    expect(clusterOf(inventory, ["keepalived-haproxy"]).vrrpPassword).toBe("s3cr3tpw");
     expect(secrets).toContain("s3cr3tpw");
     expect(secrets).toContain("abc-secret-token");
   });

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
 import { byRole, type RecipeInput } from "../blocks/view.js";
@@ -33,7 +34,7 @@ import { localProxyStatus } from "./status.js";
 const endpoint = (inv: Inventory) => ({ host: "127.0.0.1", port: inv.cluster.lbPort });
 
 function kubeadmOptions(input: Pick<RecipeInput, "inventory" | "hosts">): KubeadmOptions {
-  const ext = input.inventory.cluster.localProxy.externalEndpoint;
+  const ext = clusterOf(input.inventory, ["etcd-local-proxy"]).localProxy.externalEndpoint;
   return {
     endpoint: endpoint(input.inventory),
     via: "through the local proxy",
@@ -129,7 +130,7 @@ export const designE: Recipe = {
     externalEtcd: externalEtcdAccess,
     preflight: caKeyKeptPhase,
     cleanup: (r) => {
-      const kind = r.inventory.cluster.localProxy.proxy;
+      const kind = clusterOf(r.inventory, ["etcd-local-proxy"]).localProxy.proxy;
       const node = r.node.spec;
       return [
         ...(node && (node.roles.includes("control-plane") || node.roles.includes("worker"))
@@ -145,7 +146,7 @@ export const designE: Recipe = {
   rules,
   endpoint,
   operatorEndpoint(inv, hosts: HostSpec[]) {
-    const ext = inv.cluster.localProxy.externalEndpoint;
+    const ext = clusterOf(inv, ["etcd-local-proxy"]).localProxy.externalEndpoint;
     if (ext) return { host: ext.address, port: ext.port, why: "cluster.localProxy.externalEndpoint" };
     const cp = hosts.find((h) => h.roles.includes("control-plane"));
     return {

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import { sh } from "../../core/quote.js";
 import type { HostSpec } from "../../core/host.js";
 import { commandStep } from "../../steps/command.js";
@@ -86,7 +87,7 @@ function other(kind: ProxyKind): { unit: ProxyKind; conf: string } {
 
 export function localProxyPhase(input: RecipeInput) {
   const step = stepsOf(input);
-  const kind = input.inventory.cluster.localProxy.proxy;
+  const kind = clusterOf(input.inventory, ["etcd-local-proxy"]).localProxy.proxy;
   const port = input.inventory.cluster.lbPort;
   const nodes = input.hosts.filter((h) => h.roles.includes("control-plane") || h.roles.includes("worker"));
   const off = other(kind);

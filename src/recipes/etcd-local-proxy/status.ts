@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
@@ -35,7 +36,7 @@ export interface LocalProxyStatus {
 const SEP = "@@haprov-status@@";
 
 export function localProxyStatusFact(host: HostSpec, inv: Inventory): Fact<LocalProxyStatus> {
-  const c = inv.cluster;
+  const c = clusterOf(inv, ["etcd-local-proxy"]);
   const etcd = host.roles.includes("etcd");
   const node = host.roles.includes("control-plane") || host.roles.includes("worker");
   const api = host.roles.includes("control-plane");
@@ -120,7 +121,8 @@ export const localProxyStatus: StatusReader = {
     for (const h of nodes) {
       const s = data(h);
       if (!s) continue;
-      if (s.proxy !== "active") problems.push(`${h.name}: ${inv.cluster.localProxy.proxy} ${s.proxy}`);
+      if (s.proxy !== "active")
+        problems.push(`${h.name}: ${clusterOf(inv, ["etcd-local-proxy"]).localProxy.proxy} ${s.proxy}`);
       if (s.proxyHealthz !== "200")
         problems.push(`${h.name}: /healthz through the local proxy ${s.proxyHealthz}`);
       const down = Object.entries(s.backends).filter(([, st]) => st !== "UP");
@@ -154,14 +156,14 @@ export const localProxyStatus: StatusReader = {
         `warning: the etcd CA's key is only on ${keepers[0]} (${ETCD_CA_KEY}): if that disk is lost, no new etcd member can get certificates. Copy it (mode 0600, owner root) to another etcd host or to a backup`,
       );
     return {
-      line: `etcd ${healthy.length}/${members.length} healthy, leader ${leaders.join(", ") || "none"}; ${inv.cluster.localProxy.proxy} on 127.0.0.1:${inv.cluster.lbPort} of every node; nodes: ${nodeText}`,
+      line: `etcd ${healthy.length}/${members.length} healthy, leader ${leaders.join(", ") || "none"}; ${clusterOf(inv, ["etcd-local-proxy"]).localProxy.proxy} on 127.0.0.1:${inv.cluster.lbPort} of every node; nodes: ${nodeText}`,
       data: {
         etcd: {
           healthy: healthy.map((h) => h.name),
           members: members.map((h) => h.name),
           leader: leaders[0] ?? null,
         },
-        proxy: inv.cluster.localProxy.proxy,
+        proxy: clusterOf(inv, ["etcd-local-proxy"]).localProxy.proxy,
         nodes: nodeList ?? null,
       },
       problems,

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
 import { sh } from "../../core/quote.js";
@@ -26,7 +27,8 @@ const lbHosts = (hosts: HostSpec[]) => byRole(hosts, "lb");
 
 /** The weight a failing LB loses: the inventory's, or the number of LB hosts (at least 2). */
 export const weightOf = (inv: Inventory) =>
-  inv.cluster.lbPair.weight ?? Math.max(2, inv.hosts.filter((h) => h.roles.includes("lb")).length);
+  clusterOf(inv, ["haproxy-pair"]).lbPair.weight ??
+  Math.max(2, inv.hosts.filter((h) => h.roles.includes("lb")).length);
 
 /**
  * LB priorities: a host's `priority` when given, otherwise 100 + (number of LBs - 1) for the first
@@ -57,7 +59,7 @@ exit 0
 }
 
 export function pairKeepalivedConf(v: HostView): string {
-  const c = v.inventory.cluster;
+  const c = clusterOf(v.inventory, ["haproxy-pair"]);
   const lbs = lbHosts(v.hosts);
   const prio = lbPriorities(lbs);
   const mine = prio.get(v.host.name)!;
@@ -69,7 +71,7 @@ export function pairKeepalivedConf(v: HostView): string {
     priority: mine,
     selfAddress: v.host.address,
     peers: lbs.filter((h) => h.name !== v.host.name).map((h) => h.address),
-    vip: c.vip!,
+    vip: c.vip,
     vipPrefix: c.vipPrefix,
     password: vrrpPasswordOf(v),
     checkScript: CHECK_HAPROXY,

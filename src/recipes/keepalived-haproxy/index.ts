@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
@@ -43,7 +44,7 @@ export function priorities(hosts: HostSpec[]): Map<string, number> {
   return out;
 }
 
-const vipOf = (inv: Inventory) => inv.cluster.vip!;
+const vipOf = (inv: Inventory) => clusterOf(inv, ["keepalived-haproxy"]).vip;
 
 export function checkScriptFor(v: Pick<HostView, "host" | "inventory">): string {
   return renderCheckScript({
@@ -60,7 +61,7 @@ export function checkScriptFor(v: Pick<HostView, "host" | "inventory">): string 
  */
 export function keepalivedConfFor(v: HostView): string {
   const cps = byRole(v.hosts, "control-plane");
-  const c = v.inventory.cluster;
+  const c = clusterOf(v.inventory, ["keepalived-haproxy"]);
   return renderKeepalivedConf({
     routerId: v.host.name,
     interface: v.host.interface,

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import { sh } from "../../core/quote.js";
 import { fileStep } from "../../steps/file.js";
@@ -32,7 +33,7 @@ import { kubeVipStartedAfterFile, peersFileFirst, peersFileKept, restartKubeVip 
  * have joined (their kube-vip then holds the lease while it restarts).
  */
 const endpoint = (inv: Inventory): Endpoint => ({
-  host: inv.cluster.vip ?? "",
+  host: clusterOf(inv, ["kube-vip"]).vip,
   port: inv.cluster.apiServerPort,
 });
 
@@ -51,11 +52,11 @@ export const routerIdOf = (inv: Inventory, host: string) => {
 };
 
 function manifestFor(v: HostView, kubeconfig: KubeconfigFile): string {
-  const k = v.inventory.cluster.kubeVip;
+  const k = clusterOf(v.inventory, ["kube-vip"]).kubeVip;
   const bgp = k.bgp && { ...k.bgp, routerId: routerIdOf(v.inventory, v.host.name) };
   return renderKubeVipManifest({
     bgp,
-    vip: v.inventory.cluster.vip!,
+    vip: clusterOf(v.inventory, ["kube-vip"]).vip,
     interface: v.host.interface,
     port: v.inventory.cluster.apiServerPort,
     leaseDuration: k.leaseDuration,
@@ -78,7 +79,7 @@ const manifestFile = (content: string, v: HostView) =>
   managedFile(KUBE_VIP_MANIFEST, content, {
     mode: "0600",
     // offline: no API server yet (§3.3 step 2): a pod manifest, and the interface exists here
-    validate: `grep -q '^kind: Pod$' %s && ${sh`ip link show dev ${v.inventory.cluster.kubeVip.bgp ? "lo" : v.host.interface}`} >/dev/null`,
+    validate: `grep -q '^kind: Pod$' %s && ${sh`ip link show dev ${clusterOf(v.inventory, ["kube-vip"]).kubeVip.bgp ? "lo" : v.host.interface}`} >/dev/null`,
   });
 
 function kubeadmOptions(input: Pick<RecipeInput, "inventory" | "hosts">): KubeadmOptions {
@@ -115,7 +116,7 @@ function settlePhase(input: RecipeInput) {
         when: isInitNode,
         params: () => ({
           until: sh`curl -sfk --max-time 2 -o /dev/null ${`https://${e.host}:${e.port}/readyz`}`,
-          what: input.inventory.cluster.kubeVip.bgp
+          what: clusterOf(input.inventory, ["kube-vip"]).kubeVip.bgp
             ? "kube-vip has the VIP on lo and it answers"
             : "a kube-vip holds the lease and the VIP answers",
           timeoutSec: 120,
@@ -151,8 +152,8 @@ export const bgpSessionsUp = (peers: string[]) =>
  * keepalives at most a third of the hold time (RFC 4271).
  */
 function bgpRules(inv: Inventory): RuleIssue[] {
-  const b = inv.cluster.kubeVip.bgp!;
-  const c = inv.cluster;
+  const b = clusterOf(inv, ["kube-vip"]).kubeVip.bgp!;
+  const c = clusterOf(inv, ["kube-vip"]);
   const issues: RuleIssue[] = [];
   if (!c.vip)
     return [{ path: ["cluster"], message: `needs "vip": kube-vip announces it over BGP`, severity: "error" }];
@@ -168,7 +169,7 @@ function bgpRules(inv: Inventory): RuleIssue[] {
         severity: "error",
       });
     seen.set(id, h.name);
-    if (sameSubnet(h.address, c.vip!, c.vipPrefix))
+    if (sameSubnet(h.address, c.vip, c.vipPrefix))
       issues.push({
         path: ["cluster", "vip"],
         message: `${c.vip} is in ${h.name}'s subnet: in BGP mode the VIP sits on every node's lo and all of them would answer ARP for it; use an address outside the nodes' subnet`,
@@ -229,7 +230,7 @@ function bgpRules(inv: Inventory): RuleIssue[] {
 }
 
 function rules(inv: Inventory): RuleIssue[] {
-  const k = inv.cluster.kubeVip;
+  const k = clusterOf(inv, ["kube-vip"]).kubeVip;
   const issues = k.bgp ? bgpRules(inv) : vipRules(inv, "control-plane");
   if (k.leaseDuration <= k.renewDeadline)
     issues.push({
@@ -298,13 +299,15 @@ export const designC: Recipe = {
   // BGP: up returns only once every node has its sessions (a node whose speaker is still coming
   // back announces nothing: one kill then takes the VIP's only route, issue #19).
   settle: (input) =>
-    input.inventory.cluster.kubeVip.bgp
+    clusterOf(input.inventory, ["kube-vip"]).kubeVip.bgp
       ? [
           stepsOf(input)({
             name: "BGP sessions established",
             type: waitStep,
             params: (v) => ({
-              until: bgpSessionsUp(v.inventory.cluster.kubeVip.bgp!.peers.map((p) => p.address)),
+              until: bgpSessionsUp(
+                clusterOf(v.inventory, ["kube-vip"]).kubeVip.bgp!.peers.map((p) => p.address),
+              ),
               what: `every BGP peer has an established session with ${v.host.name}`,
               timeoutSec: 120,
             }),
@@ -315,7 +318,7 @@ export const designC: Recipe = {
   // (the routers see the speakers, not the nodes).
   members: (host, inv) => [
     ...kubeadmSources(host, inv, { stackedEtcd: true }),
-    ...(host.roles.includes("control-plane") && inv.cluster.vip && !inv.cluster.kubeVip?.bgp
+    ...(host.roles.includes("control-plane") && inv.cluster.vip && !clusterOf(inv, ["kube-vip"]).kubeVip.bgp
       ? [
           vipHolderSource(host, inv.cluster.vip, inv.cluster.apiServerPort),
           leaseHolderSource(host, inv.cluster.apiServerPort, LEASE_NAME),

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import { dirname } from "node:path";
 import { change, noop, skip } from "../../core/action.js";
 import type { HandlerDef } from "../../core/phase.js";
@@ -18,7 +19,7 @@ import { BGP_PEERS_FILE, KUBE_VIP_MANIFEST, peersInFile, renderBgpPeersFile } fr
  * changed password restarts that node's kube-vip (`restart kube-vip`).
  */
 const wanted = (v: HostView) => {
-  const b = v.inventory.cluster.kubeVip.bgp;
+  const b = clusterOf(v.inventory, ["kube-vip"]).kubeVip.bgp;
   return b && peersInFile({ ...b, routerId: "" }) ? renderBgpPeersFile(b.peers) : undefined;
 };
 

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import { sh } from "../../core/quote.js";
 import { waitStep } from "../../steps/wait.js";
@@ -24,7 +25,7 @@ export function kubeVipRemoval(
     kubeadm,
     outOfRotation(r) {
       const e = endpointOf(r.inventory);
-      const bgp = r.inventory.cluster.kubeVip.bgp !== undefined;
+      const bgp = clusterOf(r.inventory, ["kube-vip"]).kubeVip.bgp !== undefined;
       const node = r.node.reachable && r.node.spec?.roles.includes("control-plane") ? r.node.spec : undefined;
       const step = stepsOf(r);
       const answering = sh`curl -sfk --max-time 2 -o /dev/null ${`https://${e.host}:${e.port}/readyz`}`;

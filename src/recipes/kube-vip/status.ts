@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import { sh } from "../../core/quote.js";
@@ -35,7 +36,7 @@ export const kubeVipStatus: StatusReader = {
       `echo ${SEP}`,
       sh`{ grep -oE '/etc/kubernetes/[a-z-]+[.]conf' ${KUBE_VIP_MANIFEST} 2>/dev/null | head -n 1 | sed 's#.*/##' | grep .; } || echo none`,
       `echo ${SEP}`,
-      inv.cluster.kubeVip.bgp
+      clusterOf(inv, ["kube-vip"]).kubeVip.bgp
         ? `ss -Htn state established '( dport = :179 or sport = :179 )' 2>/dev/null | awk '{ print $4 }' | sed 's/:[0-9]*$//' | sort -u | tr '\n' ' '; echo`
         : sh`kubectl --kubeconfig ${ADMIN} -n kube-system get lease ${LEASE_NAME} -o ${"jsonpath={.spec.holderIdentity}"} 2>/dev/null; echo`,
       `echo ${SEP}`,
@@ -54,8 +55,10 @@ export const kubeVipStatus: StatusReader = {
         const s: KubeVipStatus = {
           holdsVip: p[0] === "yes",
           kubeconfig: p[1] || "none",
-          leaseHolder: inv.cluster.kubeVip.bgp ? "" : (p[2] ?? ""),
-          bgpSessions: inv.cluster.kubeVip.bgp ? (p[2] ?? "").split(" ").filter(Boolean) : [],
+          leaseHolder: clusterOf(inv, ["kube-vip"]).kubeVip.bgp ? "" : (p[2] ?? ""),
+          bgpSessions: clusterOf(inv, ["kube-vip"]).kubeVip.bgp
+            ? (p[2] ?? "").split(" ").filter(Boolean)
+            : [],
           apiserverHealthz: p[3] || "000",
           vipHealthz: p[4] || "000",
           nodes,
@@ -74,7 +77,7 @@ export const kubeVipStatus: StatusReader = {
     const holders = answered.filter((h) => data(h.name)!.holdsVip).map((h) => h.name);
     const lease = answered.map((h) => data(h.name)!.leaseHolder).find((l) => l) ?? "";
     const problems: string[] = [];
-    const bgp = inv.cluster.kubeVip.bgp;
+    const bgp = clusterOf(inv, ["kube-vip"]).kubeVip.bgp;
     if (bgp)
       return bgpVerdict(
         answered.map((h) => ({ name: h.name, s: data(h.name)! })),
@@ -130,7 +133,7 @@ function nodeChecks(answers: Answer[]): string[] {
 function bgpVerdict(answers: Answer[], cps: { name: string }[], inv: Inventory) {
   const problems = nodeChecks(answers);
   const carrying = answers.filter((a) => a.s.holdsVip).map((a) => a.name);
-  const peerAddrs = inv.cluster.kubeVip.bgp!.peers.map((p) => p.address);
+  const peerAddrs = clusterOf(inv, ["kube-vip"]).kubeVip.bgp!.peers.map((p) => p.address);
   for (const a of answers) {
     if (!a.s.holdsVip) problems.push(`${a.name}: the VIP is not on lo (kube-vip not running there?)`);
     const missing = peerAddrs.filter((p) => !a.s.bgpSessions.includes(p));
@@ -147,7 +150,9 @@ function bgpVerdict(answers: Answer[], cps: { name: string }[], inv: Inventory) 
         cps.map((h) => h.name),
       ),
     );
-  const peers = inv.cluster.kubeVip.bgp!.peers.map((p) => `${p.address} (AS ${p.as})`).join(", ");
+  const peers = clusterOf(inv, ["kube-vip"])
+    .kubeVip.bgp!.peers.map((p) => `${p.address} (AS ${p.as})`)
+    .join(", ");
   return {
     line: `VIP ${inv.cluster.vip}:${inv.cluster.apiServerPort} announced over BGP by ${carrying.join(", ") || "nobody"} to ${peers}; sessions: ${
       answers.map((a) => `${a.name} ${a.s.bgpSessions.length}/${peerAddrs.length}`).join(", ") || "none read"

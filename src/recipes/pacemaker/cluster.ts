@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import { change, noop, skip } from "../../core/action.js";
 import type { Fact } from "../../core/fact.js";
@@ -28,8 +29,8 @@ function cibWant(inv: Inventory, hosts: HostSpec[]): CibWant {
   const cps = byRole(hosts, "control-plane");
   const s = settings(inv);
   return {
-    vip: inv.cluster.vip!,
-    prefix: inv.cluster.vipPrefix,
+    vip: clusterOf(inv, ["pacemaker"]).vip,
+    prefix: clusterOf(inv, ["pacemaker"]).vipPrefix,
     nic: cps[0]?.interface ?? inv.cluster.interface,
     migrationThreshold: s.migrationThreshold,
     failureTimeoutSec: s.failureTimeout,

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { RuleIssue } from "../recipe.js";
 import { vipRules } from "../vip/rules.js";
@@ -10,7 +11,7 @@ export function rules(inv: Inventory): RuleIssue[] {
       message: `must differ from the API server port ${inv.cluster.apiServerPort}: haproxy runs on the control-plane nodes, where kube-apiserver already binds *:${inv.cluster.apiServerPort} (use 8443)`,
       severity: "error",
     });
-  const s = inv.cluster.pacemaker;
+  const s = clusterOf(inv, ["pacemaker"]).pacemaker;
   if (!s) {
     issues.push({
       path: ["cluster"],

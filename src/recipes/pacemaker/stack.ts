@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import { change, noop } from "../../core/action.js";
 import { HaprovError } from "../../core/errors.js";
 import type { Fact } from "../../core/fact.js";
@@ -183,6 +184,6 @@ export function stackPhase(input: RecipeInput, cps: HostSpec[]) {
         serial: true,
       },
     ],
-    rollLast: () => holdsVip(input.inventory.cluster.vip!),
+    rollLast: () => holdsVip(clusterOf(input.inventory, ["pacemaker"]).vip),
   });
 }

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
@@ -52,7 +53,7 @@ const SEP = "@@haprov-pcmk@@";
 /** Pacemaker's view, the VIP on this node, and the API part (design A's API checks) in one script. */
 function pacemakerFact(host: HostSpec, inv: Inventory): Fact<HostHealth> {
   const api = lbStatusFact({
-    vip: inv.cluster.vip!,
+    vip: clusterOf(inv, ["pacemaker"]).vip,
     lbPort: inv.cluster.lbPort,
     address: host.address,
     apiServerPort: inv.cluster.apiServerPort,
@@ -64,7 +65,7 @@ function pacemakerFact(host: HostSpec, inv: Inventory): Fact<HostHealth> {
     script: [
       "crm_mon -1 --output-as=xml 2>/dev/null || true",
       `echo ${SEP}`,
-      `${holdsVip(inv.cluster.vip!)} && echo yes || echo no`,
+      `${holdsVip(clusterOf(inv, ["pacemaker"]).vip)} && echo yes || echo no`,
       `echo ${SEP}`,
       api.script,
     ].join("\n"),

@@ -1,3 +1,4 @@
+import { clusterOf } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import { sh } from "../../core/quote.js";
@@ -17,7 +18,7 @@ export const HACLUSTER_PASSWORD = runKey("haclusterPassword", "the password of t
 export const COROSYNC_CONF = "/etc/corosync/corosync.conf";
 export const KNOWN_HOSTS = "/var/lib/pcsd/known-hosts";
 export const passwordFile = (cluster: string) => `/var/lib/haprov/${cluster}/hacluster-password`;
-export const settings = (inv: Inventory) => inv.cluster.pacemaker!;
+export const settings = (inv: Inventory) => clusterOf(inv, ["pacemaker"]).pacemaker!;
 
 /** This node is a member of *this* cluster: its corosync.conf names it (Debian's default is "debian"). */
 export const isMember = (cluster: string) =>

@@ -1,3 +1,4 @@
+import { clusterOf, VRRP_MODES } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
 import { sh } from "../../core/quote.js";
 import { runKey } from "../../core/run-key.js";
@@ -18,9 +19,9 @@ export const VRRP_PASSWORD = runKey("vrrpPassword", "the VRRP password the clust
 
 /** The VRRP password: the inventory's, or the one the hosts already use, or one made up for the first run. */
 export const vrrpPasswordOf = (v: HostView): string =>
-  v.inventory.cluster.vrrpProfile === "fast"
+  clusterOf(v.inventory, VRRP_MODES).vrrpProfile === "fast"
     ? ""
-    : (v.inventory.cluster.vrrpPassword ?? v.get(VRRP_PASSWORD));
+    : (clusterOf(v.inventory, VRRP_MODES).vrrpPassword ?? v.get(VRRP_PASSWORD));
 
 export interface LbPhaseSpec {
   /** The hosts that run keepalived and haproxy. */

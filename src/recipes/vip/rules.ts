@@ -1,3 +1,4 @@
+import { clusterOf, VIP_MODES } from "../../config/schema.js";
 import type { Inventory } from "../../config/schema.js";
 import { sameSubnet } from "../../config/ipv4.js";
 import type { Role } from "../../core/host.js";
@@ -5,26 +6,18 @@ import type { Endpoint, RuleIssue } from "../recipe.js";
 
 /** The API endpoint of the VIP designs: the VIP and the load balancer's port. */
 export const vipEndpoint = (inv: Inventory): Endpoint => ({
-  host: inv.cluster.vip ?? "",
+  host: clusterOf(inv, VIP_MODES).vip,
   port: inv.cluster.lbPort,
 });
 
 /**
- * A VIP design needs a VIP, and every host that can hold it in the VIP's L2 subnet (VRRP, ARP and
- * IPaddr2 move it only within one subnet).
+ * Every host that can hold the VIP is in the VIP's L2 subnet (VRRP, ARP and IPaddr2 move it only
+ * within one subnet). The VIP itself is required by the mode's schema.
  */
 export function vipRules(inv: Inventory, carriers: Role): RuleIssue[] {
-  const c = inv.cluster;
-  if (!c.vip)
-    return [
-      {
-        path: ["cluster"],
-        message: `needs "vip": mode ${c.mode} serves the API on a virtual IP`,
-        severity: "error",
-      },
-    ];
+  const c = clusterOf(inv, VIP_MODES);
   return inv.hosts.flatMap((h, i) =>
-    h.roles.includes(carriers) && !sameSubnet(h.address, c.vip!, c.vipPrefix)
+    h.roles.includes(carriers) && !sameSubnet(h.address, c.vip, c.vipPrefix)
       ? [
           {
             path: ["hosts", i, "address"],
