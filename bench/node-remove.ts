@@ -39,6 +39,8 @@ try {
   const unreachable = await lab.haprov(["node", "remove", dead, "--unreachable", "-y"]);
   await new Promise((r) => setTimeout(r, 300));
   const sent2 = (await prober2.stop()).length;
+  if (unreachable.code !== 0)
+    console.error(`node remove --unreachable failed:\n${unreachable.stdout.slice(-6000)}`);
   rows.push(
     `| ${mode}: ${dead} killed, then removed with --unreachable | ${s(unreachable.wallMs)} (exit ${unreachable.code}) | ${prober2.failed()} of ${sent2} | ${unreachable.sessions.join("/")} |`,
   );

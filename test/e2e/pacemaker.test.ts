@@ -264,5 +264,35 @@ describe.runIf(dockerAvailable())(
       );
       expect(await holders()).toHaveLength(1);
     }, 400_000);
+
+    it("a dead node removed with --unreachable: pcs drops it from the survivors (--skip-offline --force, behind the corosync quorum guard), etcd and Kubernetes too; up without it changes nothing (#21)", async () => {
+      const [holder] = await holders();
+      const dead = CPS.filter((h) => h !== holder).at(-1)!;
+      const rest = CPS.filter((h) => h !== dead);
+      lab.kill(dead);
+      const r = await haprov(["node", "remove", dead, "-i", inv, "--unreachable", "-y", "--json"]);
+      const failed = r.stdout.split("\n").filter((l) => l.includes('"status":"failed"'));
+      expect(r.code, r.stderr + failed.join("\n") + r.stdout.slice(-2000)).toBe(0);
+      const mon = await crm(rest[0]!);
+      expect(mon).toContain('with_quorum="true"');
+      expect(mon).not.toContain(`<node name="${dead}"`);
+      expect(await sh(rest[0]!, "corosync-cmapctl -b nodelist.node | grep -c '\\.name '")).toBe("2");
+      expect(
+        await sh(
+          rest[0]!,
+          "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name | sort | tr '\\n' ' '",
+        ),
+      ).toBe(rest.map((n) => `node/${n}`).join(" "));
+      expect(await get200(vipUrl)).toBe(true);
+      const two = lab.inventory({
+        mode: "pacemaker",
+        roles: Object.fromEntries(rest.map((h) => [h, "control-plane"])),
+        cluster:
+          'pacemaker: { fencing: disabled, token: 2000, haclusterPassword: "${HAPROV_TEST_HACLUSTER_PW}" }',
+      });
+      const next = await haprov(["up", "-i", two, "-y", "--json"]);
+      expect(next.code, next.stderr + next.stdout.slice(-2000)).toBe(0);
+      expect(changes(next.stdout)).toEqual([]);
+    }, 300_000);
   },
 );

@@ -4,6 +4,8 @@ import type { Fact, FactReader } from "../../src/core/fact.js";
 import type { HostSpec } from "../../src/core/host.js";
 import type { RunScope, StepContext } from "../../src/core/step.js";
 import { Inventory } from "../../src/config/schema.js";
+import { quorumRefusal, type Guard } from "../../src/core/guard.js";
+import { corosyncHealth } from "../../src/recipes/pacemaker/remove.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { OPERATIONS } from "../../src/recipes/operations.js";
 import { hostSpec } from "../helpers/host-spec.js";
@@ -385,8 +387,25 @@ describe("node remove in mode pacemaker", () => {
     const deadLeave = dead.phases
       .find((p) => p.name === "delete node")!
       .steps.find((s) => s.name === "cp1 out of the Pacemaker cluster")!;
-    expect((actions(deadLeave.plan(reader("MEMBER on"), ctx)).at(-1) as { command: string }).command).toBe(
-      "pcs cluster node remove cp1 --force",
+    const deadRemove = actions(deadLeave.plan(reader("MEMBER on"), ctx)).at(-1) as {
+      command: string;
+      guards: Guard[];
+    };
+    // pcs needs --skip-offline to go on without the node, and --force because it cannot ask a
+    // dead node for its quorum view: haprov's corosync quorum guard answers that instead
+    expect(deadRemove.command).toBe("pcs cluster node remove cp1 --skip-offline --force");
+    expect(deadRemove.guards).toEqual([
+      expect.objectContaining({ kind: "quorum", group: "corosync", member: "cp1" }),
+    ]);
+    const online = (...names: string[]) =>
+      corosyncHealth.parse(
+        `<crm_mon><nodes>${["cp1", "cp2", "cp3"].map((n) => `<node name="${n}" id="1" online="${names.includes(n)}"/>`).join("")}</nodes><node_history><node name="cp2"/></node_history></crm_mon>`,
+        0,
+      );
+    expect(online("cp2", "cp3")).toHaveLength(3);
+    expect(quorumRefusal("corosync", online("cp2", "cp3"), "cp1", "remove")).toBeUndefined();
+    expect(quorumRefusal("corosync", online("cp2"), "cp1", "remove")).toMatch(
+      /removing cp1 from corosync would leave 1 healthy of 2 member\(s\).*unhealthy: cp3 \(offline\)/,
     );
   });
 });

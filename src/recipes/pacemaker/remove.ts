@@ -1,5 +1,6 @@
 import { change, noop } from "../../core/action.js";
 import type { Fact } from "../../core/fact.js";
+import type { MemberHealth } from "../../core/guard.js";
 import { quote, sh } from "../../core/quote.js";
 import type { BoundStep } from "../../core/step.js";
 import { filesAbsent } from "../blocks/absent.js";
@@ -12,7 +13,7 @@ import { serviceGone } from "../vip/remove.js";
 import { controlPlaneKubeadmOptions } from "../vip/control-plane-lb.js";
 import { vipEndpoint } from "../vip/rules.js";
 import { COROSYNC_NODES } from "../membership/sources.js";
-import { findAll, nvpairs } from "./xml.js";
+import { findAll, nvpairs, parseXml } from "./xml.js";
 import { stackPhase } from "./stack.js";
 import { cibFact, passwordFile } from "./values.js";
 
@@ -31,6 +32,20 @@ function pcmkNode(node: string): Fact<{ member: boolean; standby: boolean }> {
     },
   };
 }
+
+/** The Pacemaker nodes and whether each is online, as this node's `crm_mon` sees them. */
+export const corosyncHealth: Fact<MemberHealth[]> = {
+  key: "corosync-health",
+  script: "crm_mon -1 --output-as=xml 2>/dev/null",
+  parse: (out) =>
+    findAll(parseXml(out), "nodes")
+      .flatMap((n) => n.children.filter((c) => c.name === "node"))
+      .map((n) => ({
+        name: n.attrs.name!,
+        healthy: n.attrs.online === "true",
+        ...(n.attrs.online === "true" ? {} : { detail: "offline" }),
+      })),
+};
 
 /**
  * Out of rotation, Pacemaker's way: NODE put in standby by the acting survivor (`--wait`: its VIP
@@ -58,7 +73,8 @@ function standbyStep(r: RemovalInput): BoundStep {
 /**
  * NODE leaves the Pacemaker cluster: its fence devices deleted (the inventory's for NODE and any
  * live one whose pcmk_host_list is NODE), then `pcs cluster node remove` — which also stops and
- * destroys the cluster on NODE when it answers (`--force` when it is not reached).
+ * destroys the cluster on NODE when it answers (`--skip-offline --force` when it is not reached,
+ * behind haprov's own corosync quorum guard).
  */
 function leaveStep(r: RemovalInput): BoundStep {
   const f = pcmkNode(r.node.name);
@@ -88,7 +104,24 @@ function leaveStep(r: RemovalInput): BoundStep {
             ? [
                 {
                   kind: "exec" as const,
-                  command: sh`pcs cluster node remove ${r.node.name}` + (r.node.reachable ? "" : " --force"),
+                  // NODE not reached: --skip-offline, or pcs refuses to go on without it; and pcs
+                  // asks the nodes it removes for their quorum view, which a dead one cannot give
+                  // ("unable to determine whether removing the nodes will cause a loss of the
+                  // quorum", an error without --force) — the guard below, read live on the acting
+                  // survivor, is haprov's own answer to that question.
+                  command:
+                    sh`pcs cluster node remove ${r.node.name}` +
+                    (r.node.reachable ? "" : " --skip-offline --force"),
+                  what: `remove ${r.node.name} from the Pacemaker cluster`,
+                  guards: [
+                    {
+                      kind: "quorum" as const,
+                      group: "corosync",
+                      member: r.node.name,
+                      effect: "remove" as const,
+                      probe: corosyncHealth,
+                    },
+                  ],
                   timeoutMs: 180_000,
                 },
               ]
