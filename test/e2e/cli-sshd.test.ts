@@ -60,7 +60,6 @@ describe.runIf(sshdAvailable())("haprov CLI against real sshd hosts", () => {
   name: e2e
   # No VIP: loopback addresses stand for the hosts here, and a loopback VIP is refused.
   mode: etcd-local-proxy
-  vrrpPassword: \${HAPROV_TEST_VRRP}
 ssh:
   user: root
   port: ${sshd.port}
@@ -73,6 +72,7 @@ hosts:
   - { name: cp3, address: 127.0.0.3, roles: [control-plane, etcd], user: ${NOPW_USER} }
 vars:
   token: !secret ${TOKEN}
+  auth: !secret \${HAPROV_TEST_VRRP}
   root: ${work}/hosts
 `,
     );
@@ -87,7 +87,7 @@ phases:
       - name: app config
         file:
           path: "${work}/hosts/{{ host.name }}/app.conf"
-          content: "cluster {{ cluster.name }}\\nhost {{ host.name }}\\nauth {{ cluster.vrrpPassword }} {{ vars.token }}\\n"
+          content: "cluster {{ cluster.name }}\\nhost {{ host.name }}\\nauth {{ vars.auth }} {{ vars.token }}\\n"
           mode: "0640"
           validate: "grep -q '^cluster ' %s"
         notify: [reload app]
