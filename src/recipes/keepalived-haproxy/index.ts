@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import type { HostSpec } from "../../core/host.js";
 import { byRole, type HostView, type RecipeInput } from "../blocks/view.js";
 import { kubeadmPhases } from "../kubeadm/index.js";

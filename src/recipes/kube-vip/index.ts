@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import { sh } from "../../core/quote.js";
 import { fileStep } from "../../steps/file.js";
 import { waitStep } from "../../steps/wait.js";

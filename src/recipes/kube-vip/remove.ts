@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import { sh } from "../../core/quote.js";
 import { waitStep } from "../../steps/wait.js";
 import { filesAbsent } from "../blocks/absent.js";

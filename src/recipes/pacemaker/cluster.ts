@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import { change, noop, skip } from "../../core/action.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";

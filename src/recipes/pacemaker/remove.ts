@@ -13,7 +13,8 @@ import { serviceGone } from "../vip/remove.js";
 import { controlPlaneKubeadmOptions } from "../vip/control-plane-lb.js";
 import { vipEndpoint } from "../vip/rules.js";
 import { COROSYNC_NODES } from "../membership/sources.js";
-import { findAll, nvpairs, parseXml } from "./xml.js";
+import { findAll, nvpairs } from "./xml.js";
+import { parseCrmMon } from "./status.js";
 import { stackPhase } from "./stack.js";
 import { cibFact, passwordFile } from "./values.js";
 
@@ -37,14 +38,13 @@ function pcmkNode(node: string): Fact<{ member: boolean; standby: boolean }> {
 export const corosyncHealth: Fact<MemberHealth[]> = {
   key: "corosync-health",
   script: "crm_mon -1 --output-as=xml 2>/dev/null",
-  parse: (out) =>
-    findAll(parseXml(out), "nodes")
-      .flatMap((n) => n.children.filter((c) => c.name === "node"))
-      .map((n) => ({
-        name: n.attrs.name!,
-        healthy: n.attrs.online === "true",
-        ...(n.attrs.online === "true" ? {} : { detail: "offline" }),
-      })),
+  parse: (out) => {
+    const v = parseCrmMon(out, false);
+    return [
+      ...v.online.map((name) => ({ name, healthy: true })),
+      ...v.offline.map((name) => ({ name, healthy: false, detail: "offline" })),
+    ];
+  },
 };
 
 /**

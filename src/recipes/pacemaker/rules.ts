@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import type { RuleIssue } from "../recipe.js";
 import { vipRules } from "../vip/rules.js";
 

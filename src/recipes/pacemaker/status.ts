@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import type { HostSpec } from "../../core/host.js";
 import type { HostHealth, StatusReader } from "../recipe.js";

@@ -1,5 +1,4 @@
-import { clusterOf } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, type Inventory } from "../../config/schema.js";
 import type { Fact } from "../../core/fact.js";
 import { sh } from "../../core/quote.js";
 import { runKey } from "../../core/run-key.js";

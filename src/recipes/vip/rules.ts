@@ -1,5 +1,4 @@
-import { clusterOf, VIP_MODES } from "../../config/schema.js";
-import type { Inventory } from "../../config/schema.js";
+import { clusterOf, VIP_MODES, type Inventory } from "../../config/schema.js";
 import { sameSubnet } from "../../config/ipv4.js";
 import type { Role } from "../../core/host.js";
 import type { Endpoint, RuleIssue } from "../recipe.js";
